@@ -1,0 +1,53 @@
+"""Migrations apply to an empty database, re-applying is a no-op, and rollback works when asked for."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from tests.conftest import _with_database
+from timebank.db import APP_ROLE, Database
+
+
+@pytest.fixture(name="empty_database_url")
+async def fx_empty_database_url(server_url: str) -> AsyncIterator[str]:
+    name = f"timebank_empty_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_apply_to_empty_then_again_is_noop(empty_database_url: str) -> None:
+    database = Database(empty_database_url)
+    before = await database.migration_state()
+    assert before.applied == ()
+    assert before.pending
+
+    applied = await database.migrate_forwards()
+    assert applied == before.pending
+    assert (await database.migration_state()).current
+
+    assert await database.migrate_forwards() == ()
+    assert (await database.migration_state()).applied == before.pending
+
+
+async def test_pool_acts_as_application_role(database: Database) -> None:
+    assert await database.pool.fetchval("SELECT current_user") == APP_ROLE
+
+
+async def test_backwards_then_forwards(empty_database_url: str) -> None:
+    database = Database(empty_database_url)
+    await database.migrate_forwards()
+    first = (await database.migration_state()).applied[0]
+    app_name, migration_id = first.split(":", 1)
+    await database.migrate_backwards(app_name, migration_id)
+    assert first in (await database.migration_state()).pending
+    await database.migrate_forwards()
+    assert (await database.migration_state()).current

@@ -1,0 +1,5 @@
+"""``python -m timebank`` runs the command line."""
+
+from timebank.cli import main
+
+main()

@@ -1,0 +1,92 @@
+"""The composition root: :func:`create_app` wires settings, database, capabilities and HTTP together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import ASGIApp
+
+import timebank
+from timebank.db import Database
+from timebank.embedded import database_dsn
+from timebank.http.controllers.health import HealthController
+from timebank.http.middleware import RequestContextMiddleware, require_json_body
+from timebank.http.problems import exception_handlers
+from timebank.logging import configure_logging
+from timebank.settings import Settings
+
+__all__ = ["create_app", "create_app_from_env"]
+
+
+class _TimebankLitestar(Litestar):
+    """Litestar with the request context outermost.
+
+    App-level middleware runs only after routing, so unrouted requests (404, 405) would go unlogged and without a
+    request id; wrapping the whole handler, as Litestar does for its OpenTelemetry middleware, covers every request.
+    """
+
+    def _create_asgi_handler(self) -> ASGIApp:
+        return RequestContextMiddleware(super()._create_asgi_handler())
+
+
+def _openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="timebank",
+        version=timebank.__version__,
+        description="Volunteer time bank and points ledger for urban communities.",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin()],
+    )
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
+    """Build the ASGI application.
+
+    Args:
+        settings: the service configuration.
+        database: an already-open database to use (tests share one); when omitted, the app's lifespan opens one
+            from ``settings`` (starting the embedded PostgreSQL if no URL is set) and closes it at shutdown.
+
+    Returns:
+        The Litestar app, with the API under ``/v1`` and the probes under ``/health``.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if database is None:
+                dsn = await stack.enter_async_context(database_dsn(settings))
+                owned = Database(dsn, pool_size=settings.db_pool_size)
+                await owned.open()
+                stack.push_async_callback(owned.close)
+                app.state.database = owned
+            yield
+
+    def provide_database() -> Database:
+        return database if database is not None else app.state.database
+
+    api = Router(path="/v1", route_handlers=[])
+    app = _TimebankLitestar(
+        route_handlers=[HealthController, api],
+        dependencies={"database": Provide(provide_database, sync_to_thread=False)},
+        before_request=require_json_body,
+        exception_handlers=exception_handlers(),
+        lifespan=[lifespan],
+        openapi_config=_openapi_config(),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        debug=False,
+    )
+    return app
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ASGI servers: read settings from the environment once and build the app."""
+    settings = Settings.from_env()
+    configure_logging(settings)
+    return create_app(settings)

@@ -1,0 +1,26 @@
+"""The ``timebank`` command line, built on click (which Litestar already brings)."""
+
+from __future__ import annotations
+
+import click
+
+import timebank
+from timebank.cli.contracts import contracts
+from timebank.cli.migrate import migrate
+from timebank.cli.serve import serve
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(timebank.__version__, prog_name="timebank")
+def main() -> None:
+    """timebank: volunteer time bank and points ledger for urban communities.
+
+    Configuration comes from TIMEBANK_* environment variables; see the README.
+    """
+
+
+main.add_command(serve)
+main.add_command(migrate)
+main.add_command(contracts)

@@ -1,0 +1,1 @@
+"""Litestar controllers: thin translations between HTTP and the capabilities."""

@@ -1,0 +1,144 @@
+"""Every error leaves as an RFC 9457 ``application/problem+json`` document.
+
+Domain errors map by class (the lookup walks the MRO, so the root class covers every capability's subclasses);
+framework errors map by status; anything else is a 500 that names the request id and hides the traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, TimebankError
+
+__all__ = ["PROBLEM_MEDIA_TYPE", "PROBLEM_TYPES", "exception_handlers", "problem_type"]
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_TYPE_BASE = "https://timebank.dev/problems/"
+
+_STATUS_BY_ERROR: dict[type[TimebankError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    RuleViolation: 422,
+    InvalidInput: 422,
+    Forbidden: 403,
+}
+
+_CODE_BY_STATUS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "unavailable",
+}
+
+#: Problem codes the edge itself emits; capabilities add theirs through their error classes.
+PROBLEM_TYPES: dict[str, str] = {
+    "validation-error": "A request field is missing, malformed or out of range; `errors` lists each one.",
+    **{code: f"HTTP {status}" for status, code in _CODE_BY_STATUS.items()},
+}
+
+
+def problem_type(code: str) -> str:
+    """The stable ``type`` URI of a problem code."""
+    return _TYPE_BASE + code
+
+
+def _request_id() -> str | None:
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return str(value) if value is not None else None
+
+
+def _problem(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if extra:
+        body.update(extra)
+    if (request_id := _request_id()) is not None:
+        body["request_id"] = request_id
+    return Response(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _status_of(error: TimebankError) -> int:
+    for cls in type(error).__mro__:
+        if cls in _STATUS_BY_ERROR:
+            return _STATUS_BY_ERROR[cls]
+    return 400
+
+
+def _on_domain_error(request: Request[Any, Any, Any], exc: TimebankError) -> Response[dict[str, Any]]:
+    return _problem(
+        request, status=_status_of(exc), code=exc.code, title=exc.title, detail=exc.detail, extra=exc.fields
+    )
+
+
+def _on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    # Litestar lists each failure as {"message", "key", "source"}; a body that is not JSON at all has no key.
+    failures = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        {"field": item.get("key") or "body", "source": item.get("source", "body"), "message": item.get("message", "")}
+        for item in failures
+        if isinstance(item, dict)
+    ] or [{"field": "body", "source": "body", "message": exc.detail}]
+    first = errors[0]
+    return _problem(
+        request,
+        status=400,
+        code="validation-error",
+        title="Invalid request",
+        detail=f"{first['field']}: {first['message']}",
+        extra={"field": first["field"], "errors": errors},
+    )
+
+
+def _on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, ValidationException):
+        return _on_validation_error(request, exc)
+    status = exc.status_code
+    code = _CODE_BY_STATUS.get(status, f"http-{status}")
+    title = code.replace("-", " ").capitalize()
+    return _problem(request, status=status, code=code, title=title, detail=exc.detail, headers=exc.headers)
+
+
+def _on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    structlog.get_logger("timebank.http").error("unhandled_error", exc_info=exc)
+    return _problem(
+        request,
+        status=500,
+        code="internal-error",
+        title="Internal error",
+        detail="The service failed to handle this request; quote the request id when reporting it.",
+    )
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """Handlers for the app: domain errors, framework errors, then everything else."""
+    return {
+        TimebankError: _on_domain_error,
+        HTTPException: _on_http_error,
+        Exception: _on_unexpected_error,
+    }

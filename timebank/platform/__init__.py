@@ -1,0 +1,1 @@
+"""Cross-cutting database objects: the application role and the schema every capability builds on."""
