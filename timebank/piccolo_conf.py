@@ -12,5 +12,6 @@ DB = PostgresEngine(config={})
 APP_REGISTRY = AppRegistry(
     apps=[
         "timebank.platform.piccolo_app",
+        "timebank.ledger.piccolo_app",
     ]
 )

@@ -1,0 +1,321 @@
+"""The double-entry ledger: accounts, transfers, remembered failures, and the per-community hash chain.
+
+The database itself keeps the books straight, whatever the application does:
+- account counters change only through the statement trigger on ``ledger_transfer``, which applies each inserted
+  transfer to both of its accounts (so Σ debits = Σ credits per asset, posted and pending alike), checks that the
+  running balances and versions the rows carry match the counters, and seals the rows into the community's chain;
+- CHECK constraints keep every account at or above its floor (counting pending debits) and at or below its cap;
+- transfers, failures and seals can be neither updated nor deleted, and the application role lacks the privilege too;
+- a pending transfer is resolved (posted or voided) at most once, and a transfer is reversed at most once.
+"""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine import engine_finder
+
+ID = "2026-11-23T01:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "ledger accounts, transfers, failures and hash chain"
+
+FORWARDS = r"""
+CREATE TABLE ledger_code (
+    code smallint PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    description text NOT NULL
+);
+
+CREATE TABLE ledger_account (
+    id uuid PRIMARY KEY,
+    community_id uuid NOT NULL,
+    asset smallint NOT NULL CHECK (asset BETWEEN 1 AND 4),
+    owner_kind text,
+    owner_id uuid,
+    system_role text,
+    label text NOT NULL DEFAULT '',
+    flags smallint NOT NULL DEFAULT 0 CHECK (flags IN (0, 1, 2)),
+    floor bigint,
+    cap bigint CHECK (cap >= 0),
+    debits_posted bigint NOT NULL DEFAULT 0 CHECK (debits_posted >= 0),
+    credits_posted bigint NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
+    debits_pending bigint NOT NULL DEFAULT 0 CHECK (debits_pending >= 0),
+    credits_pending bigint NOT NULL DEFAULT 0 CHECK (credits_pending >= 0),
+    version bigint NOT NULL DEFAULT 0,
+    closed boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    CONSTRAINT ledger_account_owner_or_role CHECK (
+        (owner_kind IS NOT NULL AND owner_id IS NOT NULL AND system_role IS NULL)
+        OR (owner_kind IS NULL AND owner_id IS NULL AND system_role IS NOT NULL)
+    ),
+    -- flag 1: debits_must_not_exceed_credits; flag 2: credits_must_not_exceed_debits. Pending debits count.
+    CONSTRAINT ledger_account_floor CHECK (
+        CASE flags
+            WHEN 1 THEN credits_posted - debits_posted - debits_pending >= coalesce(floor, 0)
+            WHEN 2 THEN debits_posted - credits_posted - credits_pending >= coalesce(floor, 0)
+            ELSE true
+        END
+    ),
+    -- The storage cap counts pending credits, so a hold can never push an account over it when posted.
+    CONSTRAINT ledger_account_cap CHECK (
+        cap IS NULL OR CASE flags
+            WHEN 2 THEN debits_posted + debits_pending - credits_posted <= cap
+            ELSE credits_posted + credits_pending - debits_posted <= cap
+        END
+    )
+) WITH (fillfactor = 70);
+
+CREATE UNIQUE INDEX ledger_account_owner_key ON ledger_account (community_id, owner_kind, owner_id, asset, label)
+    WHERE owner_id IS NOT NULL;
+CREATE UNIQUE INDEX ledger_account_role_key ON ledger_account (community_id, system_role, asset, label)
+    WHERE system_role IS NOT NULL;
+
+CREATE TABLE ledger_transfer (
+    id uuid PRIMARY KEY,
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    community_id uuid NOT NULL,
+    asset smallint NOT NULL,
+    debit_account_id uuid NOT NULL,
+    credit_account_id uuid NOT NULL,
+    amount bigint NOT NULL CHECK (amount > 0),
+    code smallint NOT NULL CHECK (code > 0),
+    flags smallint NOT NULL CHECK (flags BETWEEN 0 AND 15 AND (flags & 14) IN (0, 2, 4, 8)),
+    pending_id uuid,
+    timeout_at timestamptz,
+    reverses_id uuid,
+    ref_type text,
+    ref_id uuid,
+    policy_version integer,
+    memo text CHECK (length(memo) <= 500),
+    -- The two entries, inline: each account's version and balances (credits - debits) after this transfer.
+    debit_version bigint NOT NULL,
+    debit_posted_after bigint NOT NULL,
+    debit_pending_after bigint NOT NULL,
+    credit_version bigint NOT NULL,
+    credit_posted_after bigint NOT NULL,
+    credit_pending_after bigint NOT NULL,
+    created_at timestamptz NOT NULL,
+    CONSTRAINT ledger_transfer_distinct_accounts CHECK (debit_account_id <> credit_account_id),
+    CONSTRAINT ledger_transfer_resolution CHECK (((flags & 12) <> 0) = (pending_id IS NOT NULL)),
+    CONSTRAINT ledger_transfer_timeout CHECK (timeout_at IS NULL OR (flags & 2) <> 0),
+    CONSTRAINT ledger_transfer_reversal CHECK (reverses_id IS NULL OR (flags & 14) = 0)
+);
+
+CREATE UNIQUE INDEX ledger_transfer_debit_entry ON ledger_transfer (debit_account_id, debit_version);
+CREATE UNIQUE INDEX ledger_transfer_credit_entry ON ledger_transfer (credit_account_id, credit_version);
+CREATE UNIQUE INDEX ledger_transfer_chain_order ON ledger_transfer (community_id, seq);
+-- A pending transfer is posted or voided once; a transfer is reversed once.
+CREATE UNIQUE INDEX ledger_transfer_resolves_once ON ledger_transfer (pending_id) WHERE pending_id IS NOT NULL;
+CREATE UNIQUE INDEX ledger_transfer_reversed_once ON ledger_transfer (reverses_id) WHERE reverses_id IS NOT NULL;
+CREATE INDEX ledger_transfer_expiry ON ledger_transfer (timeout_at) WHERE timeout_at IS NOT NULL;
+CREATE INDEX ledger_transfer_reference ON ledger_transfer (ref_type, ref_id) WHERE ref_id IS NOT NULL;
+
+-- A refused transfer id and why: a retry with that id gets the same answer, never a different outcome.
+CREATE TABLE ledger_transfer_failure (
+    id uuid PRIMARY KEY,
+    result smallint NOT NULL CHECK (result > 0),
+    request_hash bigint NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE TABLE ledger_chain_head (
+    community_id uuid PRIMARY KEY,
+    block_no bigint NOT NULL DEFAULT 0,
+    last_seq bigint NOT NULL DEFAULT 0,
+    hash bytea NOT NULL DEFAULT '\x'::bytea
+);
+
+CREATE TABLE ledger_seal (
+    community_id uuid NOT NULL,
+    block_no bigint NOT NULL,
+    first_seq bigint NOT NULL,
+    last_seq bigint NOT NULL,
+    transfer_count integer NOT NULL,
+    prev_hash bytea NOT NULL,
+    hash bytea NOT NULL,
+    sealed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (community_id, block_no)
+);
+
+-- What the chain hashes for one transfer: every field, timestamps as integer microseconds (no time zone).
+CREATE FUNCTION ledger_transfer_digest_text(t ledger_transfer) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT concat_ws('|', t.id, t.seq, t.community_id, t.asset, t.debit_account_id, t.credit_account_id,
+        t.amount, t.code, t.flags, coalesce(t.pending_id::text, '-'),
+        coalesce((extract(epoch FROM t.timeout_at) * 1000000)::bigint::text, '-'),
+        coalesce(t.reverses_id::text, '-'), coalesce(t.ref_type, '-'), coalesce(t.ref_id::text, '-'),
+        coalesce(t.policy_version::text, '-'), coalesce(md5(t.memo), '-'),
+        t.debit_version, t.debit_posted_after, t.debit_pending_after,
+        t.credit_version, t.credit_posted_after, t.credit_pending_after,
+        (extract(epoch FROM t.created_at) * 1000000)::bigint)
+$$;
+
+CREATE FUNCTION ledger_block_hash(prev_hash bytea, digests text) RETURNS bytea
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT sha256(prev_hash || convert_to(digests, 'UTF8'))
+$$;
+
+-- Applies a statement's inserted transfers to their accounts and seals them into each community's chain.
+CREATE FUNCTION ledger_apply_transfers() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+    expected integer;
+    touched integer;
+    inconsistent integer;
+    block record;
+    head ledger_chain_head;
+BEGIN
+    WITH moves AS (
+        SELECT n.*, p.amount AS pending_amount
+        FROM inserted n LEFT JOIN ledger_transfer p ON p.id = n.pending_id
+    ),
+    legs AS (
+        SELECT m.debit_account_id AS account_id, m.community_id, m.asset, m.debit_version AS version,
+               m.debit_posted_after AS posted_after, m.debit_pending_after AS pending_after,
+               CASE WHEN m.flags & 14 IN (0, 4) THEN m.amount ELSE 0 END AS debits_posted,
+               0::bigint AS credits_posted,
+               CASE WHEN m.flags & 2 <> 0 THEN m.amount WHEN m.flags & 12 <> 0 THEN -m.pending_amount ELSE 0 END
+                   AS debits_pending,
+               0::bigint AS credits_pending
+        FROM moves m
+        UNION ALL
+        SELECT m.credit_account_id, m.community_id, m.asset, m.credit_version,
+               m.credit_posted_after, m.credit_pending_after,
+               0, CASE WHEN m.flags & 14 IN (0, 4) THEN m.amount ELSE 0 END,
+               0, CASE WHEN m.flags & 2 <> 0 THEN m.amount WHEN m.flags & 12 <> 0 THEN -m.pending_amount ELSE 0 END
+        FROM moves m
+    ),
+    per_account AS (
+        SELECT account_id, min(community_id::text)::uuid AS community_id, count(DISTINCT community_id) AS communities,
+               min(asset) AS asset, count(DISTINCT asset) AS assets,
+               sum(debits_posted) AS dp, sum(credits_posted) AS cp, sum(debits_pending) AS dq, sum(credits_pending) AS cq,
+               count(*) AS entries, count(DISTINCT version) AS versions, min(version) AS first_version,
+               max(version) AS last_version,
+               (array_agg(posted_after ORDER BY version DESC))[1] AS last_posted,
+               (array_agg(pending_after ORDER BY version DESC))[1] AS last_pending
+        FROM legs GROUP BY account_id
+    ),
+    applied AS (
+        UPDATE ledger_account a
+        SET debits_posted = a.debits_posted + p.dp, credits_posted = a.credits_posted + p.cp,
+            debits_pending = a.debits_pending + p.dq, credits_pending = a.credits_pending + p.cq,
+            version = a.version + p.entries
+        FROM per_account p
+        WHERE a.id = p.account_id
+        RETURNING (NOT a.closed AND p.communities = 1 AND p.assets = 1
+                   AND a.community_id = p.community_id AND a.asset = p.asset
+                   AND p.versions = p.entries AND p.first_version = a.version - p.entries + 1
+                   AND p.last_version = a.version
+                   AND p.last_posted = a.credits_posted - a.debits_posted
+                   AND p.last_pending = a.credits_pending - a.debits_pending) AS consistent
+    )
+    SELECT (SELECT count(*) FROM per_account), count(*), count(*) FILTER (WHERE NOT consistent)
+    INTO expected, touched, inconsistent
+    FROM applied;
+
+    IF touched <> expected THEN
+        RAISE EXCEPTION 'ledger: % transfer account(s) do not exist', expected - touched
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    IF inconsistent > 0 THEN
+        RAISE EXCEPTION 'ledger: % account(s) with a closed account, a mismatched asset or community, or entries '
+            'whose versions and running balances disagree with the account', inconsistent
+            USING ERRCODE = 'check_violation';
+    END IF;
+
+    FOR block IN
+        SELECT n.community_id, min(n.seq) AS first_seq, max(n.seq) AS last_seq, count(*) AS transfers,
+               string_agg(ledger_transfer_digest_text(n::ledger_transfer), E'\n' ORDER BY n.seq) AS digests
+        FROM inserted n GROUP BY n.community_id ORDER BY n.community_id
+    LOOP
+        SELECT * INTO head FROM ledger_chain_head WHERE community_id = block.community_id FOR UPDATE;
+        IF NOT FOUND THEN
+            INSERT INTO ledger_chain_head (community_id) VALUES (block.community_id) RETURNING * INTO head;
+        END IF;
+        -- Writers take the head lock before inserting, so a community's blocks never interleave.
+        IF block.first_seq <= head.last_seq THEN
+            RAISE EXCEPTION 'ledger: transfers of community % inserted out of chain order', block.community_id
+                USING ERRCODE = 'serialization_failure';
+        END IF;
+        INSERT INTO ledger_seal (community_id, block_no, first_seq, last_seq, transfer_count, prev_hash, hash)
+        VALUES (block.community_id, head.block_no + 1, block.first_seq, block.last_seq, block.transfers, head.hash,
+                ledger_block_hash(head.hash, block.digests));
+        UPDATE ledger_chain_head
+        SET block_no = head.block_no + 1, last_seq = block.last_seq, hash = ledger_block_hash(head.hash, block.digests)
+        WHERE community_id = block.community_id;
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER ledger_transfer_apply AFTER INSERT ON ledger_transfer
+    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ledger_apply_transfers();
+
+CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger: % rows are append-only; correct with a reversal', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+CREATE TRIGGER ledger_transfer_append_only BEFORE UPDATE OR DELETE ON ledger_transfer
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER ledger_transfer_no_truncate BEFORE TRUNCATE ON ledger_transfer
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER ledger_failure_append_only BEFORE UPDATE OR DELETE ON ledger_transfer_failure
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER ledger_seal_append_only BEFORE UPDATE OR DELETE ON ledger_seal
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+CREATE TRIGGER ledger_seal_no_truncate BEFORE TRUNCATE ON ledger_seal
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+
+-- The service may read, append and open/close accounts; balances move only through the trigger above.
+REVOKE ALL ON ledger_transfer, ledger_transfer_failure, ledger_seal, ledger_chain_head, ledger_account, ledger_code
+    FROM timebank_app;
+GRANT SELECT, INSERT ON ledger_transfer, ledger_transfer_failure TO timebank_app;
+GRANT SELECT ON ledger_seal, ledger_code TO timebank_app;
+GRANT SELECT, INSERT ON ledger_chain_head TO timebank_app;
+GRANT UPDATE (community_id) ON ledger_chain_head TO timebank_app;
+GRANT SELECT, INSERT ON ledger_account TO timebank_app;
+GRANT UPDATE (closed) ON ledger_account TO timebank_app;
+
+INSERT INTO ledger_code (code, name, description) VALUES
+    (1, 'service_credit', 'volunteer service credited'),
+    (2, 'redemption', 'points spent on goods in the points mall'),
+    (3, 'gift', 'time coins gifted to a lineal relative'),
+    (4, 'donation', 'donated to the community pool'),
+    (5, 'grant', 'granted from the community pool'),
+    (6, 'reversal', 'reverses an earlier posted transfer'),
+    (7, 'expiry', 'expired points or an expired hold'),
+    (8, 'adjustment', 'correction approved by staff'),
+    (9, 'help_payment', 'time coins paid for a neighbour''s help'),
+    (10, 'score_base', 'party score base for a period'),
+    (11, 'score_bonus', 'party score for an item or review'),
+    (12, 'score_deduction', 'party score deducted'),
+    (13, 'overflow', 'earnings over a cap, moved to the donation pool'),
+    (14, 'order_reward', 'points or score for a closed order'),
+    (15, 'issuance', 'value issued by the community');
+"""
+
+BACKWARDS = """
+DROP FUNCTION ledger_transfer_digest_text(ledger_transfer);
+DROP TABLE ledger_seal, ledger_chain_head, ledger_transfer_failure, ledger_transfer, ledger_account, ledger_code;
+DROP FUNCTION ledger_apply_transfers(), ledger_refuse_change(), ledger_block_hash(bytea, text);
+"""
+
+
+async def _execute(sql: str) -> None:
+    # Runs on the migration's own transaction connection, so a failure rolls the whole migration back.
+    engine = engine_finder()
+    await engine.current_transaction.get().connection.execute(sql)
+
+
+async def forwards() -> MigrationManager:
+    manager = MigrationManager(migration_id=ID, app_name="ledger", description=DESCRIPTION)
+
+    async def run() -> None:
+        await _execute(FORWARDS)
+
+    async def run_backwards() -> None:
+        await _execute(BACKWARDS)
+
+    manager.add_raw(run)
+    manager.add_raw_backwards(run_backwards)
+    return manager
