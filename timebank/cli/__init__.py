@@ -6,6 +6,7 @@ import click
 
 import timebank
 from timebank.cli.contracts import contracts
+from timebank.cli.ledger import ledger
 from timebank.cli.migrate import migrate
 from timebank.cli.serve import serve
 
@@ -24,3 +25,4 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(migrate)
 main.add_command(contracts)
+main.add_command(ledger)
