@@ -15,8 +15,11 @@ import timebank
 from timebank.db import Database
 from timebank.embedded import database_dsn
 from timebank.http.controllers.health import HealthController
+from timebank.http.controllers.ledger import LedgerController
 from timebank.http.middleware import RequestContextMiddleware, require_json_body
 from timebank.http.problems import exception_handlers
+from timebank.ledger import LedgerService
+from timebank.ledger.batcher import TransferBatcher
 from timebank.logging import configure_logging
 from timebank.settings import Settings
 
@@ -66,14 +69,33 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
                 stack.push_async_callback(owned.close)
                 app.state.database = owned
             yield
+            if (batcher := app.state.get("batcher")) is not None:
+                await batcher.stop()
 
     def provide_database() -> Database:
         return database if database is not None else app.state.database
 
-    api = Router(path="/v1", route_handlers=[])
+    def provide_ledger() -> LedgerService:
+        return LedgerService(provide_database().pool)
+
+    async def provide_batcher() -> TransferBatcher:
+        # Started on first use, so apps driven without a lifespan (in-process tests) get one too. start() never
+        # suspends, so two first requests cannot both create one.
+        batcher: TransferBatcher | None = app.state.get("batcher")
+        if batcher is None:
+            batcher = TransferBatcher(provide_ledger().create_transfers)
+            await batcher.start()
+            app.state.batcher = batcher
+        return batcher
+
+    api = Router(path="/v1", route_handlers=[LedgerController])
     app = _TimebankLitestar(
         route_handlers=[HealthController, api],
-        dependencies={"database": Provide(provide_database, sync_to_thread=False)},
+        dependencies={
+            "database": Provide(provide_database, sync_to_thread=False),
+            "ledger": Provide(provide_ledger, sync_to_thread=False),
+            "batcher": Provide(provide_batcher),
+        },
         before_request=require_json_body,
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],

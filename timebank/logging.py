@@ -38,7 +38,11 @@ def configure_logging(settings: Settings, *, cache: bool = True) -> None:
     ]
     processors: list[structlog.typing.Processor]
     if as_json:
-        processors = [*shared, structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer(_to_json)]
+        # Tracebacks as data, without local variables: locals can hold secrets and personal data.
+        tracebacks = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        )
+        processors = [*shared, tracebacks, structlog.processors.JSONRenderer(_to_json)]
         factory: structlog.typing.WrappedLogger = structlog.BytesLoggerFactory()
     else:
         processors = [*shared, structlog.dev.ConsoleRenderer()]

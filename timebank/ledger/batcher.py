@@ -1,0 +1,155 @@
+"""Groups single transfers from many concurrent callers into batches, and answers each caller after COMMIT.
+
+Why: a durable commit costs one WAL flush (fsync) plus a round trip and a transaction's fixed work, whatever the
+transaction holds. Written one per transaction, transfers pay all of that each; grouped, a batch of hundreds pays
+it once, and a hot account (the community's issuance account) is locked once per batch instead of once per
+transfer. The ledger's batch write already decides each transfer on its own (one result per transfer, linked chains
+all-or-nothing), so grouping strangers changes throughput, never outcomes.
+
+How: callers enqueue; ``writers`` tasks each take the first waiting item, yield once so producers already running
+can enqueue too, then drain up to ``max_batch`` transfers without waiting and write them. There is no timer: when
+the queue is quiet a transfer is written at once; under load, batches grow by themselves while the writers are busy.
+
+An acknowledgement means committed: :meth:`TransferBatcher.submit` resolves only after the write of the batch holding
+the transfer returned. If that write raises, every caller of the batch gets the exception (the outcome is then
+unknown; retrying with the same id is safe, the ledger is idempotent). Cancelling a caller stops its waiting, not its
+transfer, which is still written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from timebank.errors import InvalidInput
+from timebank.ledger.model import MAX_BATCH, Result, Transfer, TransferFlags
+
+__all__ = ["TransferBatcher", "WriteBatch"]
+
+#: Applies a batch in one transaction, one result per transfer in order (``LedgerService.create_transfers``).
+WriteBatch = Callable[[list[Transfer]], Awaitable[list[Result]]]
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """One caller's transfers (a single one, or a whole linked chain) and the future that answers the caller."""
+
+    transfers: Sequence[Transfer]
+    answer: asyncio.Future[list[Result]]
+
+
+class TransferBatcher:
+    """A micro-batcher in front of the ledger's batch write.
+
+    Use ``await start()`` once, ``submit``/``submit_chain`` from any number of tasks of the same event loop, and
+    ``await stop()`` at shutdown, which writes everything already submitted before it returns.
+    """
+
+    def __init__(self, write: WriteBatch, *, max_batch: int = 1000, writers: int = 2) -> None:
+        if not 1 <= max_batch <= MAX_BATCH:
+            raise ValueError(f"max_batch must be between 1 and {MAX_BATCH}")
+        if writers < 1:
+            raise ValueError("writers must be at least 1")
+        self._write = write
+        self._max_batch = max_batch
+        self._writer_count = writers
+        self._waiting: deque[_Waiting] = deque()
+        # Set whenever something is enqueued (or on stop); an idle writer clears it before it sleeps.
+        self._arrived = asyncio.Event()
+        self._writers: list[asyncio.Task[None]] = []
+        self._accepting = False
+
+    async def start(self) -> None:
+        if self._writers:
+            raise RuntimeError("the batcher is already started")
+        self._accepting = True
+        self._writers = [
+            asyncio.create_task(self._run_writer(), name=f"ledger-batch-writer-{n}") for n in range(self._writer_count)
+        ]
+
+    async def stop(self) -> None:
+        """Refuse new transfers, write every one already submitted, then end the writers."""
+        self._accepting = False
+        self._arrived.set()
+        writers, self._writers = self._writers, []
+        await asyncio.gather(*writers)
+
+    async def submit(self, transfer: Transfer) -> Result:
+        """Write one transfer in the next batch; returns its result once that batch committed.
+
+        Raises:
+            InvalidInput: the transfer is flagged ``linked``: it would be chained to whichever stranger's transfer
+                follows it in the batch. Send a chain with :meth:`submit_chain`.
+        """
+        if transfer.flags & TransferFlags.linked:
+            raise InvalidInput("a single transfer cannot be linked; send linked chains whole", field="flags")
+        [result] = await self._enqueue((transfer,))
+        return result
+
+    async def submit_chain(self, chain: Sequence[Transfer]) -> list[Result]:
+        """Write a linked chain contiguously in one batch, so it succeeds or fails as a whole.
+
+        Every transfer but the last must be flagged ``linked`` and the last must not be: an open chain would take in
+        the next caller's transfer.
+
+        Raises:
+            InvalidInput: the chain is empty, longer than ``max_batch``, or not flagged as one closed chain.
+        """
+        if not chain or len(chain) > self._max_batch:
+            raise InvalidInput(f"a chain holds 1 to {self._max_batch} transfers", field="transfers", size=len(chain))
+        linked = [bool(t.flags & TransferFlags.linked) for t in chain]
+        if not all(linked[:-1]) or linked[-1]:
+            raise InvalidInput(
+                "every transfer of a chain but the last must be linked, and the last must not be", field="flags"
+            )
+        return await self._enqueue(tuple(chain))
+
+    async def _enqueue(self, transfers: Sequence[Transfer]) -> list[Result]:
+        if not self._accepting:
+            raise RuntimeError("the batcher is not running")
+        waiting = _Waiting(transfers, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        self._arrived.set()
+        return await waiting.answer
+
+    async def _run_writer(self) -> None:
+        while True:
+            while not self._waiting:
+                if not self._accepting:
+                    return
+                self._arrived.clear()
+                await self._arrived.wait()
+            batch = [self._waiting.popleft()]
+            size = len(batch[0].transfers)
+            # One turn of the event loop lets callers that are already running enqueue: free grouping, no timer.
+            await asyncio.sleep(0)
+            while self._waiting and size + len(self._waiting[0].transfers) <= self._max_batch:
+                waiting = self._waiting.popleft()
+                batch.append(waiting)
+                size += len(waiting.transfers)
+            await self._write_batch(batch)
+
+    async def _write_batch(self, batch: list[_Waiting]) -> None:
+        transfers = [t for waiting in batch for t in waiting.transfers]
+        try:
+            results = await self._write(transfers)
+            if len(results) != len(transfers):
+                raise RuntimeError(f"the ledger answered {len(results)} results for {len(transfers)} transfers")
+        except Exception as exc:
+            for waiting in batch:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(exc)
+            return
+        except BaseException:
+            # The writer itself is being cancelled mid-write: the outcome is unknown, so nobody gets an answer.
+            for waiting in batch:
+                waiting.answer.cancel()
+            raise
+        start = 0
+        for waiting in batch:
+            end = start + len(waiting.transfers)
+            if not waiting.answer.done():  # the caller may have stopped waiting (cancelled)
+                waiting.answer.set_result(results[start:end])
+            start = end
