@@ -13,6 +13,7 @@ import click
 import structlog
 from granian import Granian
 from granian.constants import Interfaces, Loops
+from granian.log import LogLevels
 
 from timebank.cli._common import load_settings
 from timebank.db import Database
@@ -80,6 +81,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
             interface=Interfaces.ASGI,
             loop=Loops.uvloop,
             log_access=False,
+            # The service writes its own structured lines (one per request); Granian only reports trouble.
+            log_level=LogLevels.warning,
         ).serve()
     except _Stopped as stopped:
         _log.info("shutdown", signal=str(stopped))
