@@ -272,6 +272,7 @@ REVOKE ALL ON ledger_transfer, ledger_transfer_failure, ledger_seal, ledger_chai
 GRANT SELECT, INSERT ON ledger_transfer, ledger_transfer_failure TO timebank_app;
 GRANT SELECT ON ledger_seal, ledger_code TO timebank_app;
 GRANT SELECT, INSERT ON ledger_chain_head TO timebank_app;
+-- SELECT ... FOR UPDATE needs UPDATE on some column; the key column is never changed, the trigger moves the head.
 GRANT UPDATE (community_id) ON ledger_chain_head TO timebank_app;
 GRANT SELECT, INSERT ON ledger_account TO timebank_app;
 GRANT UPDATE (closed) ON ledger_account TO timebank_app;
