@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-from collections.abc import AsyncIterator, Awaitable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass
 
 # Piccolo finds its configuration through this variable; set it before anything imports piccolo.
@@ -23,13 +24,33 @@ from piccolo.engine.postgres import PostgresEngine
 
 from timebank import piccolo_conf
 
-__all__ = ["APP_ROLE", "Database", "MigrationError", "MigrationState", "configure_engine"]
+__all__ = ["APP_ROLE", "EVERY_COMMUNITY", "Database", "MigrationError", "MigrationState", "bound", "configure_engine"]
 
 #: The role the service acts as; migrations (run as the owner) decide what it may touch.
 APP_ROLE = "timebank_app"
 
 #: Taken around migrations so two processes starting at once do not both apply them.
 _MIGRATION_LOCK_KEY = 7_305_118_244
+
+
+#: Binds a transaction to every community: for system tasks (imports, the demo seed, sweepers, login look-ups).
+EVERY_COMMUNITY = None
+
+
+@contextlib.asynccontextmanager
+async def bound(pool: asyncpg.Pool, communities: Iterable[uuid.UUID] | None) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction that sees only the rows of ``communities`` (row-level security backs the queries' filters).
+
+    Pass :data:`EVERY_COMMUNITY` for system work. The binding is transaction-local (``set_config(..., true)``), so
+    it cannot leak to the next user of the pooled connection.
+    """
+    async with pool.acquire() as connection, connection.transaction():
+        if communities is EVERY_COMMUNITY:
+            await connection.execute("SELECT set_config('timebank.all_communities', 'on', true)")
+        else:
+            listed = ",".join(str(community) for community in communities)
+            await connection.execute("SELECT set_config('timebank.communities', $1, true)", listed)
+        yield connection
 
 
 class MigrationError(RuntimeError):

@@ -13,5 +13,6 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "timebank.platform.piccolo_app",
         "timebank.ledger.piccolo_app",
+        "timebank.community.piccolo_app",
     ]
 )
