@@ -15,9 +15,9 @@ import timebank
 from timebank.db import Database
 from timebank.embedded import database_dsn
 from timebank.http.controllers.health import HealthController
-from timebank.http.controllers.ledger import LedgerController
 from timebank.http.middleware import RequestContextMiddleware, require_json_body
 from timebank.http.problems import exception_handlers
+from timebank.http.routes import API_CONTROLLERS
 from timebank.ledger import LedgerService
 from timebank.ledger.batcher import TransferBatcher
 from timebank.logging import configure_logging
@@ -88,7 +88,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             app.state.batcher = batcher
         return batcher
 
-    api = Router(path="/v1", route_handlers=[LedgerController])
+    api = Router(path="/v1", route_handlers=API_CONTROLLERS)
     app = _TimebankLitestar(
         route_handlers=[HealthController, api],
         dependencies={

@@ -77,6 +77,12 @@ def _database_url(raw: str) -> Secret:
     return Secret(raw)
 
 
+def _secret_key(raw: str) -> Secret:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+    return Secret(raw)
+
+
 def _path(raw: str) -> Path:
     return Path(raw).expanduser()
 
@@ -103,6 +109,10 @@ class Settings:
     db_pool_size: int = field(default=10, metadata={"env": "DB_POOL_SIZE", "parse": _positive_int})
     max_body_bytes: int = field(default=4 * 1024 * 1024, metadata={"env": "MAX_BODY_BYTES", "parse": _positive_int})
     """Largest request body accepted; a full ledger batch of 8,190 transfers fits in the default."""
+
+    secret_key: Secret | None = field(default=None, metadata={"env": "SECRET_KEY", "parse": _secret_key})
+    """Master key for token signatures and the keyed hash of ID numbers; when unset, one is generated once and kept
+    in ``data_dir`` (see :mod:`timebank.keys`). Changing it signs everyone out and breaks ID-number matching."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
