@@ -252,6 +252,7 @@ CREATE TABLE audit_event (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     community_id uuid,
     actor_id uuid,
+    actor_subject text NOT NULL,
     action text NOT NULL,
     entity text NOT NULL,
     entity_id text NOT NULL,
