@@ -3,10 +3,12 @@
 The database itself keeps the books straight, whatever the application does:
 - account counters change only through the statement trigger on ``ledger_transfer``, which applies each inserted
   transfer to both of its accounts (so Σ debits = Σ credits per asset, posted and pending alike), checks that the
-  running balances and versions the rows carry match the counters, and seals the rows into the community's chain;
+  running balances and versions the rows carry match the counters, checks every post or void against its hold and
+  every reversal against its original, and seals the rows into the community's chain;
 - CHECK constraints keep every account at or above its floor (counting pending debits) and at or below its cap;
 - transfers, failures and seals can be neither updated nor deleted, and the application role lacks the privilege too;
-- a pending transfer is resolved (posted or voided) at most once, and a transfer is reversed at most once.
+- a pending transfer is resolved (posted or voided) at most once, and a transfer is reversed at most once;
+- a closed account takes no new transfers, but its holds can still be voided (and expire).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -153,44 +155,69 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Applies a statement's inserted transfers to their accounts and seals them into each community's chain.
+-- Joins are nested loops over primary keys: a hash or merge join would scan the whole (ever growing) tables.
 CREATE FUNCTION ledger_apply_transfers() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
     expected integer;
     touched integer;
     inconsistent integer;
+    mixed integer;
+    unfounded integer;
     block record;
     head ledger_chain_head;
 BEGIN
+    -- A post or void names a hold on the same accounts, never for more than it held, and a post comes before the
+    -- hold's timeout; a reversal names a posted transfer, with the accounts swapped and the same amount.
+    SELECT count(*) INTO unfounded FROM inserted n
+    WHERE (n.flags & 12 <> 0 AND NOT EXISTS (
+              SELECT FROM ledger_transfer h
+              WHERE h.id = n.pending_id AND h.flags & 2 <> 0 AND h.debit_account_id = n.debit_account_id
+                AND h.credit_account_id = n.credit_account_id AND n.amount <= h.amount
+                AND (n.flags & 4 = 0 OR h.timeout_at IS NULL OR h.timeout_at > n.created_at)))
+       OR (n.reverses_id IS NOT NULL AND NOT EXISTS (
+              SELECT FROM ledger_transfer o
+              WHERE o.id = n.reverses_id AND o.flags & 10 = 0 AND o.debit_account_id = n.credit_account_id
+                AND o.credit_account_id = n.debit_account_id AND o.amount = n.amount));
+    IF unfounded > 0 THEN
+        RAISE EXCEPTION 'ledger: % post(s), void(s) or reversal(s) that do not match the transfer they name',
+            unfounded USING ERRCODE = 'check_violation';
+    END IF;
+
     WITH moves AS (
-        SELECT n.*, p.amount AS pending_amount
-        FROM inserted n LEFT JOIN ledger_transfer p ON p.id = n.pending_id
+        -- Posted and pending effect on both sides; a post or void releases the whole hold.
+        SELECT n.debit_account_id, n.credit_account_id, n.community_id, n.asset, n.flags & 8 <> 0 AS voids,
+               n.debit_version, n.debit_posted_after, n.debit_pending_after,
+               n.credit_version, n.credit_posted_after, n.credit_pending_after,
+               CASE WHEN n.flags & 14 IN (0, 4) THEN n.amount ELSE 0 END AS posted,
+               CASE WHEN n.flags & 2 <> 0 THEN n.amount
+                    WHEN n.flags & 12 <> 0 THEN -(SELECT h.amount FROM ledger_transfer h WHERE h.id = n.pending_id)
+                    ELSE 0 END AS pending
+        FROM inserted n
     ),
     legs AS (
-        SELECT m.debit_account_id AS account_id, m.community_id, m.asset, m.debit_version AS version,
-               m.debit_posted_after AS posted_after, m.debit_pending_after AS pending_after,
-               CASE WHEN m.flags & 14 IN (0, 4) THEN m.amount ELSE 0 END AS debits_posted,
-               0::bigint AS credits_posted,
-               CASE WHEN m.flags & 2 <> 0 THEN m.amount WHEN m.flags & 12 <> 0 THEN -m.pending_amount ELSE 0 END
-                   AS debits_pending,
-               0::bigint AS credits_pending
-        FROM moves m
+        SELECT debit_account_id AS account_id, community_id, asset, voids, debit_version AS version,
+               debit_posted_after AS posted_after, debit_pending_after AS pending_after,
+               posted AS dp, 0::bigint AS cp, pending AS dq, 0::bigint AS cq
+        FROM moves
         UNION ALL
-        SELECT m.credit_account_id, m.community_id, m.asset, m.credit_version,
-               m.credit_posted_after, m.credit_pending_after,
-               0, CASE WHEN m.flags & 14 IN (0, 4) THEN m.amount ELSE 0 END,
-               0, CASE WHEN m.flags & 2 <> 0 THEN m.amount WHEN m.flags & 12 <> 0 THEN -m.pending_amount ELSE 0 END
-        FROM moves m
+        SELECT credit_account_id, community_id, asset, voids, credit_version, credit_posted_after,
+               credit_pending_after, 0, posted, 0, pending
+        FROM moves
+    ),
+    -- One sort: per account, its legs in version order with the sums, and the first and last leg.
+    ranked AS (
+        SELECT account_id, community_id, asset, version, posted_after, pending_after,
+               row_number() OVER w AS rn, count(*) OVER w AS entries,
+               lag(version) OVER w AS previous_version, first_value(version) OVER w AS first_version,
+               first_value(community_id) OVER w AS first_community, first_value(asset) OVER w AS first_asset,
+               sum(dp) OVER w AS dp, sum(cp) OVER w AS cp, sum(dq) OVER w AS dq, sum(cq) OVER w AS cq,
+               bool_and(voids) OVER w AS only_voids
+        FROM legs
+        WINDOW w AS (PARTITION BY account_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     ),
     per_account AS (
-        SELECT account_id, min(community_id::text)::uuid AS community_id, count(DISTINCT community_id) AS communities,
-               min(asset) AS asset, count(DISTINCT asset) AS assets,
-               sum(debits_posted) AS dp, sum(credits_posted) AS cp, sum(debits_pending) AS dq, sum(credits_pending) AS cq,
-               count(*) AS entries, count(DISTINCT version) AS versions, min(version) AS first_version,
-               max(version) AS last_version,
-               (array_agg(posted_after ORDER BY version DESC))[1] AS last_posted,
-               (array_agg(pending_after ORDER BY version DESC))[1] AS last_pending
-        FROM legs GROUP BY account_id
+        SELECT * FROM ranked WHERE rn = entries
     ),
     applied AS (
         UPDATE ledger_account a
@@ -199,24 +226,28 @@ BEGIN
             version = a.version + p.entries
         FROM per_account p
         WHERE a.id = p.account_id
-        RETURNING (NOT a.closed AND p.communities = 1 AND p.assets = 1
-                   AND a.community_id = p.community_id AND a.asset = p.asset
-                   AND p.versions = p.entries AND p.first_version = a.version - p.entries + 1
-                   AND p.last_version = a.version
-                   AND p.last_posted = a.credits_posted - a.debits_posted
-                   AND p.last_pending = a.credits_pending - a.debits_pending) AS consistent
+        -- Versions run on from the account's without a gap (distinct: checked on all legs below); the last leg
+        -- carries the balances the account now has. A closed account only sees its holds voided.
+        RETURNING ((NOT a.closed OR p.only_voids)
+                   AND a.community_id = p.first_community AND a.asset = p.first_asset
+                   AND p.first_version = a.version - p.entries + 1 AND p.version = a.version
+                   AND p.posted_after = a.credits_posted - a.debits_posted
+                   AND p.pending_after = a.credits_pending - a.debits_pending) AS consistent
     )
-    SELECT (SELECT count(*) FROM per_account), count(*), count(*) FILTER (WHERE NOT consistent)
-    INTO expected, touched, inconsistent
+    SELECT (SELECT count(*) FROM per_account),
+           count(*), count(*) FILTER (WHERE NOT consistent),
+           (SELECT count(*) FROM ranked
+            WHERE version = previous_version OR community_id <> first_community OR asset <> first_asset)
+    INTO expected, touched, inconsistent, mixed
     FROM applied;
 
     IF touched <> expected THEN
         RAISE EXCEPTION 'ledger: % transfer account(s) do not exist', expected - touched
             USING ERRCODE = 'foreign_key_violation';
     END IF;
-    IF inconsistent > 0 THEN
+    IF inconsistent > 0 OR mixed > 0 THEN
         RAISE EXCEPTION 'ledger: % account(s) with a closed account, a mismatched asset or community, or entries '
-            'whose versions and running balances disagree with the account', inconsistent
+            'whose versions and running balances disagree with the account', inconsistent + mixed
             USING ERRCODE = 'check_violation';
     END IF;
 

@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 
 from timebank.ledger.model import (
     MAX_AMOUNT,
+    MAX_COUNTER,
+    MAX_POLICY_VERSION,
+    MAX_TIMEOUT,
     Account,
-    AccountFlags,
     Code,
     Result,
     Transfer,
@@ -25,7 +27,13 @@ __all__ = ["Decision", "Planned", "Snapshot", "StoredTransfer", "decide"]
 _NIL = uuid.UUID(int=0)
 _CODES = frozenset(int(code) for code in Code)
 _MAX_MEMO = 500
-_PHASES = TransferFlags.pending | TransferFlags.post_pending | TransferFlags.void_pending
+# Flags as plain ints: IntFlag arithmetic builds a new enum member per operation, too slow for the hot loop.
+_LINKED, _PENDING, _POST, _VOID = 1, 2, 4, 8
+_PHASES = _PENDING | _POST | _VOID
+_RESOLVING = _POST | _VOID
+_DEFINED = _LINKED | _PHASES
+_NO_OVERDRAFT, _NO_OVERCREDIT = 1, 2  # AccountFlags.debits_must_not_exceed_credits, credits_must_not_exceed_debits
+_EXPIRY = int(Code.expiry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,7 @@ class StoredTransfer:
     ref_id: uuid.UUID | None
     policy_version: int | None
     memo: str | None
+    created_at: datetime | None = None  # with timeout_at, gives back the timeout a hold was asked for
 
 
 @dataclass(slots=True)
@@ -96,25 +105,52 @@ class _Undo:
     reversed: list[uuid.UUID] = field(default_factory=list)
 
 
-def _same_request(request: Transfer, stored: StoredTransfer) -> bool:
-    accounts_given = request.debit_account_id != _NIL or request.credit_account_id != _NIL
-    return (
-        (
-            not accounts_given
-            or (request.debit_account_id, request.credit_account_id)
-            == (stored.debit_account_id, stored.credit_account_id)
-        )
-        and (request.amount == stored.amount or (request.amount == 0 and bool(request.flags & _PHASES)))
-        and request.code == stored.code
-        and request.flags == stored.flags
-        and request.pending_id == stored.pending_id
-        and (request.timeout > 0) == (stored.timeout_at is not None)
-        and request.reverses_id == stored.reverses_id
-        and request.ref_type == stored.ref_type
-        and request.ref_id == stored.ref_id
-        and request.policy_version == stored.policy_version
-        and request.memo == stored.memo
-    )
+def _storable(text: str) -> bool:
+    """PostgreSQL text holds no NUL character, and the wire carries UTF-8 (lone surrogates cannot be encoded)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _static(t: Transfer) -> Result | None:
+    """What is wrong with a transfer on its face, before looking at the ledger (never remembered)."""
+    flags = int(t.flags)
+    phases = flags & _PHASES
+    if t.id == _NIL:
+        return Result.id_must_not_be_nil
+    if flags & ~_DEFINED:
+        return Result.reserved_flag
+    if phases not in (0, _PENDING, _POST, _VOID) or (t.reverses_id is not None and phases):
+        return Result.flags_are_mutually_exclusive
+    if t.timeout:
+        if not flags & _PENDING:
+            return Result.timeout_reserved_for_pending
+        if t.timeout < 0:
+            return Result.timeout_must_not_be_negative
+        if t.timeout > MAX_TIMEOUT:
+            return Result.overflows_timeout
+    if t.memo is not None:
+        if len(t.memo) > _MAX_MEMO:
+            return Result.memo_too_long
+        if not _storable(t.memo):
+            return Result.invalid_text
+    if t.ref_type is not None and not _storable(t.ref_type):
+        return Result.invalid_text
+    if t.policy_version is not None and not 0 <= t.policy_version <= MAX_POLICY_VERSION:
+        return Result.policy_version_out_of_range
+    if t.code not in _CODES:
+        return Result.code_not_registered
+    if t.amount < 0 or (t.amount == 0 and not phases & _RESOLVING):
+        return Result.amount_must_be_positive
+    if t.amount > MAX_AMOUNT:
+        return Result.amount_too_large
+    return None
 
 
 class _Batch:
@@ -125,56 +161,81 @@ class _Batch:
         self.batch_failed: dict[uuid.UUID, Result] = {}
 
     # -- validation -------------------------------------------------------------------------------------------
-    def _static(self, t: Transfer) -> Result | None:
-        phases = t.flags & _PHASES
-        if t.id == _NIL:
-            return Result.id_must_not_be_nil
-        if phases not in (0, TransferFlags.pending, TransferFlags.post_pending, TransferFlags.void_pending) or (
-            t.reverses_id is not None and phases
-        ):
-            return Result.flags_are_mutually_exclusive
-        if t.timeout and not t.flags & TransferFlags.pending:
-            return Result.timeout_reserved_for_pending
-        if t.memo is not None and len(t.memo) > _MAX_MEMO:
-            return Result.memo_too_long
-        if t.code not in _CODES:
-            return Result.code_not_registered
-        if t.amount < 0 or (t.amount == 0 and not phases & (TransferFlags.post_pending | TransferFlags.void_pending)):
-            return Result.amount_must_be_positive
-        if t.amount > MAX_AMOUNT or t.timeout < 0:
-            return Result.amount_too_large
-        return None
+    def _find(self, transfer_id: uuid.UUID | None) -> StoredTransfer | None:
+        if transfer_id is None:
+            return None
+        return self.batch_transfers.get(transfer_id) or self.s.transfers.get(transfer_id)
 
-    def _resolve_accounts(self, t: Transfer) -> tuple[Result | None, Transfer, StoredTransfer | None]:
-        """Fill in the accounts and amount of a post, void or reversal from the transfer it refers to."""
-        if t.flags & (TransferFlags.post_pending | TransferFlags.void_pending):
+    def _same_request(self, t: Transfer, stored: StoredTransfer) -> bool:
+        """Whether ``t`` is a retry of ``stored``: the very same request, not another one reusing its id."""
+        flags = int(t.flags)
+        if (
+            flags != int(stored.flags)
+            or t.code != stored.code
+            or t.pending_id != stored.pending_id
+            or t.reverses_id != stored.reverses_id
+            or t.ref_type != stored.ref_type
+            or t.ref_id != stored.ref_id
+            or t.policy_version != stored.policy_version
+            or t.memo != stored.memo
+        ):
+            return False
+        if flags & _RESOLVING:
+            # The accounts may be left to the ledger, and amount 0 stands for the hold's amount.
+            given = (t.debit_account_id, t.credit_account_id)
+            if given != (_NIL, _NIL) and given != (stored.debit_account_id, stored.credit_account_id):
+                return False
+            amount = t.amount
+            if amount == 0:
+                hold = self._find(stored.pending_id)
+                amount = hold.amount if hold is not None else 0
+            return amount == stored.amount
+        if (t.debit_account_id, t.credit_account_id, t.amount) != (
+            stored.debit_account_id,
+            stored.credit_account_id,
+            stored.amount,
+        ):
+            return False
+        if not t.timeout:
+            return stored.timeout_at is None
+        return (
+            stored.timeout_at is not None
+            and stored.created_at is not None
+            and stored.timeout_at - stored.created_at == timedelta(seconds=t.timeout)
+        )
+
+    def _resolve_accounts(self, t: Transfer, flags: int) -> tuple[Result | None, Transfer, StoredTransfer | None]:
+        """Fill in the accounts and amount of a post or void from the hold; check a reversal against its original."""
+        if flags & _RESOLVING:
             pending = self._find(t.pending_id)
             if pending is None:
                 return Result.pending_not_found, t, None
-            if not pending.flags & TransferFlags.pending:
+            if not int(pending.flags) & _PENDING:
                 return Result.pending_transfer_not_pending, t, None
             resolution = self.s.resolved.get(pending.id)
             if resolution is not None:
-                already = resolution & TransferFlags.post_pending
+                already = int(resolution) & _POST
                 return (Result.pending_already_posted if already else Result.pending_already_voided), t, None
             given = (t.debit_account_id, t.credit_account_id)
             if given != (_NIL, _NIL) and given != (pending.debit_account_id, pending.credit_account_id):
                 return Result.pending_accounts_differ, t, None
             expired = pending.timeout_at is not None and pending.timeout_at <= self.s.now
-            if expired and not (t.flags & TransferFlags.void_pending and t.code == Code.expiry):
+            if expired and not (flags & _VOID and t.code == _EXPIRY):
                 return Result.pending_expired, t, None
             if t.amount > pending.amount:
                 return Result.post_exceeds_pending, t, None
-            amount = pending.amount if t.amount == 0 or t.flags & TransferFlags.void_pending else t.amount
             filled = replace(
-                t, debit_account_id=pending.debit_account_id, credit_account_id=pending.credit_account_id, amount=amount
+                t,
+                debit_account_id=pending.debit_account_id,
+                credit_account_id=pending.credit_account_id,
+                amount=t.amount or pending.amount,
             )
             return None, filled, pending
         if t.reverses_id is not None:
             original = self._find(t.reverses_id)
             if original is None:
                 return Result.reversal_not_found, t, None
-            if original.flags & (TransferFlags.pending | TransferFlags.void_pending):
+            if int(original.flags) & (_PENDING | _VOID):
                 return Result.reversal_of_unposted, t, None
             if original.id in self.s.reversed:
                 return Result.already_reversed, t, None
@@ -184,19 +245,15 @@ class _Batch:
                 return Result.reversal_amount_differs, t, None
         return None, t, None
 
-    def _find(self, transfer_id: uuid.UUID | None) -> StoredTransfer | None:
-        if transfer_id is None:
-            return None
-        return self.batch_transfers.get(transfer_id) or self.s.transfers.get(transfer_id)
-
-    def _accounts(self, t: Transfer) -> tuple[Result | None, Account | None, Account | None]:
+    def _accounts(self, t: Transfer, flags: int) -> tuple[Result | None, Account | None, Account | None]:
         if t.debit_account_id == t.credit_account_id:
             return Result.accounts_must_be_different, None, None
         debit = self.s.accounts.get(t.debit_account_id)
         credit = self.s.accounts.get(t.credit_account_id)
         if debit is None or credit is None:
             return Result.account_not_found, None, None
-        if debit.closed or credit.closed:
+        # A closed account takes nothing new, but its holds can still be voided (or expire), as in TigerBeetle.
+        if (debit.closed or credit.closed) and not flags & _VOID:
             return Result.account_closed, None, None
         if debit.asset != credit.asset:
             return Result.asset_mismatch, None, None
@@ -206,52 +263,65 @@ class _Batch:
 
     # -- effects ----------------------------------------------------------------------------------------------
     @staticmethod
-    def _deltas(t: Transfer, pending: StoredTransfer | None) -> tuple[int, int]:
+    def _deltas(t: Transfer, flags: int, pending: StoredTransfer | None) -> tuple[int, int]:
         """(posted delta, pending delta) that the transfer adds to the debit side (and the credit side alike)."""
-        if t.flags & TransferFlags.pending:
+        if flags & _PENDING:
             return 0, t.amount
-        if t.flags & TransferFlags.post_pending:
-            assert pending is not None
-            return t.amount, -pending.amount
-        if t.flags & TransferFlags.void_pending:
-            assert pending is not None
-            return 0, -pending.amount
+        if pending is not None:  # post or void: the whole hold is released, a post moves its amount to posted
+            return (t.amount if flags & _POST else 0), -pending.amount
         return t.amount, 0
 
     @staticmethod
-    def _limit_breach(debit: Account, credit: Account, posted: int, pending: int) -> Result | None:
-        """The limit the transfer would break, judging the state after it; holds count as if they will post."""
+    def _breach(debit: Account, credit: Account, posted: int, pending: int) -> Result | None:
+        """The overflow or limit the transfer would cause, judging the state after it; holds count as posted."""
         d_posted, d_pending = debit.debits_posted + posted, debit.debits_pending + pending
         c_posted, c_pending = credit.credits_posted + posted, credit.credits_pending + pending
-        if debit.flags & AccountFlags.debits_must_not_exceed_credits:
+        if d_posted + d_pending > MAX_COUNTER:
+            return Result.overflows_debits
+        if c_posted + c_pending > MAX_COUNTER:
+            return Result.overflows_credits
+        debit_flags, credit_flags = int(debit.flags), int(credit.flags)
+        if debit_flags & _NO_OVERDRAFT:
             if debit.credits_posted - d_posted - d_pending < (debit.floor or 0):
                 return Result.exceeds_credits
         elif (
-            debit.flags & AccountFlags.credits_must_not_exceed_debits
+            debit_flags & _NO_OVERCREDIT
             and debit.cap is not None
             and d_posted + d_pending - debit.credits_posted > debit.cap
         ):
             return Result.exceeds_cap
-        if credit.flags & AccountFlags.credits_must_not_exceed_debits:
+        if credit_flags & _NO_OVERCREDIT:
             if credit.debits_posted - c_posted - c_pending < (credit.floor or 0):
                 return Result.exceeds_debits
         elif credit.cap is not None and c_posted + c_pending - credit.debits_posted > credit.cap:
             return Result.exceeds_cap
         return None
 
-    def _apply(self, t: Transfer, pending: StoredTransfer | None, debit: Account, credit: Account, undo: _Undo) -> None:
-        posted_delta, pending_delta = self._deltas(t, pending)
-        for account in (debit, credit):
-            undo.accounts.setdefault(account.id, replace(account))
+    def _apply(
+        self,
+        t: Transfer,
+        flags: int,
+        pending: StoredTransfer | None,
+        debit: Account,
+        credit: Account,
+        deltas: tuple[int, int],
+        undo: _Undo | None,
+    ) -> None:
+        posted_delta, pending_delta = deltas
+        if undo is not None:
+            for account in (debit, credit):
+                if account.id not in undo.accounts:
+                    undo.accounts[account.id] = replace(account)
+            undo.planned += 1
+            undo.ids.append(t.id)
         debit.debits_posted += posted_delta
         debit.debits_pending += pending_delta
         debit.version += 1
         credit.credits_posted += posted_delta
         credit.credits_pending += pending_delta
         credit.version += 1
-        timeout_at = (
-            self.s.now + timedelta(seconds=t.timeout) if t.flags & TransferFlags.pending and t.timeout else None
-        )
+        now = self.s.now
+        timeout_at = now + timedelta(seconds=t.timeout) if t.timeout else None
         self.decision.planned.append(
             Planned(
                 transfer=t,
@@ -262,26 +332,26 @@ class _Batch:
                 amount=t.amount,
                 timeout_at=timeout_at,
                 debit_version=debit.version,
-                debit_posted_after=debit.posted,
-                debit_pending_after=debit.pending,
+                debit_posted_after=debit.credits_posted - debit.debits_posted,
+                debit_pending_after=debit.credits_pending - debit.debits_pending,
                 credit_version=credit.version,
-                credit_posted_after=credit.posted,
-                credit_pending_after=credit.pending,
+                credit_posted_after=credit.credits_posted - credit.debits_posted,
+                credit_pending_after=credit.credits_pending - credit.debits_pending,
             )
         )
-        undo.planned += 1
         self.batch_transfers[t.id] = StoredTransfer(
             id=t.id, debit_account_id=debit.id, credit_account_id=credit.id, amount=t.amount, code=t.code,
             flags=t.flags, pending_id=t.pending_id, timeout_at=timeout_at, reverses_id=t.reverses_id,
-            ref_type=t.ref_type, ref_id=t.ref_id, policy_version=t.policy_version, memo=t.memo,
+            ref_type=t.ref_type, ref_id=t.ref_id, policy_version=t.policy_version, memo=t.memo, created_at=now,
         )  # fmt: skip
-        undo.ids.append(t.id)
         if pending is not None:
-            self.s.resolved[pending.id] = t.flags & (TransferFlags.post_pending | TransferFlags.void_pending)
-            undo.resolved.append(pending.id)
+            self.s.resolved[pending.id] = TransferFlags(flags & _RESOLVING)
+            if undo is not None:
+                undo.resolved.append(pending.id)
         if t.reverses_id is not None:
             self.s.reversed.add(t.reverses_id)
-            undo.reversed.append(t.reverses_id)
+            if undo is not None:
+                undo.reversed.append(t.reverses_id)
 
     def _rollback(self, undo: _Undo) -> None:
         for account_id, before in undo.accounts.items():
@@ -295,40 +365,45 @@ class _Batch:
             self.s.reversed.discard(reversed_id)
 
     # -- one transfer, one chain, one batch ------------------------------------------------------------------
-    def _one(self, t: Transfer, undo: _Undo) -> Result:
-        if (problem := self._static(t)) is not None:
+    def _one(self, t: Transfer, undo: _Undo | None) -> Result:
+        if (problem := _static(t)) is not None:
             return problem
-        existing = self.batch_transfers.get(t.id) or self.s.transfers.get(t.id)
+        existing = self._find(t.id)
         if existing is not None:
-            return Result.exists if _same_request(t, existing) else Result.exists_with_different_fields
+            return Result.exists if self._same_request(t, existing) else Result.exists_with_different_fields
         failed = self.batch_failed.get(t.id) or self.s.failures.get(t.id)
         if failed is not None:
             return failed
-        problem, t, pending = self._resolve_accounts(t)
-        debit = credit = None
-        if problem is None:
-            problem, debit, credit = self._accounts(t)
+        flags = int(t.flags)
+        pending = None
+        if flags & _RESOLVING or t.reverses_id is not None:
+            problem, t, pending = self._resolve_accounts(t, flags)
+            if problem is not None:
+                return problem
+        problem, debit, credit = self._accounts(t, flags)
         if problem is not None:
             return problem
         assert debit is not None
         assert credit is not None
-        if (problem := self._limit_breach(debit, credit, *self._deltas(t, pending))) is not None:
+        deltas = self._deltas(t, flags, pending)
+        if (problem := self._breach(debit, credit, *deltas)) is not None:
             return problem
-        self._apply(t, pending, debit, credit, undo)
+        self._apply(t, flags, pending, debit, credit, deltas, undo)
         return Result.ok
 
     def _replayed(self, chain: list[Transfer]) -> bool:
         """A whole chain sent again after it succeeded: every member answers ``exists``, none fails the chain."""
         for t in chain:
-            existing = self.batch_transfers.get(t.id) or self.s.transfers.get(t.id)
-            if existing is None or not _same_request(t, existing):
+            existing = self._find(t.id)
+            if existing is None or not self._same_request(t, existing):
                 return False
         return True
 
     def _chain(self, chain: list[Transfer], chain_open: bool) -> list[Result]:
         if len(chain) > 1 and self._replayed(chain):
             return [Result.exists] * len(chain)
-        undo = _Undo()
+        # A lone transfer changes nothing until it succeeds, so only a real chain needs an undo log.
+        undo = _Undo() if len(chain) > 1 or chain_open else None
         results: list[Result] = []
         for index, t in enumerate(chain):
             result = self._one(t, undo)
@@ -340,7 +415,7 @@ class _Batch:
                     self.batch_failed[t.id] = result
                     self.decision.failures.append((t, result))
                 break
-        if results[-1] is not Result.ok and (len(chain) > 1 or chain_open):
+        if undo is not None and results[-1] is not Result.ok:
             self._rollback(undo)
             failed_at, failure = len(results) - 1, results[-1]
             results = [Result.linked_event_failed] * len(chain)
@@ -348,15 +423,28 @@ class _Batch:
         return results
 
     def run(self, transfers: list[Transfer]) -> Decision:
-        index = 0
-        while index < len(transfers):
+        index, count = 0, len(transfers)
+        results = self.decision.results
+        while index < count:
+            t = transfers[index]
+            if not int(t.flags) & _LINKED:
+                results.append(self._single(t))
+                index += 1
+                continue
             end = index
-            while transfers[end].flags & TransferFlags.linked and end < len(transfers) - 1:
+            while int(transfers[end].flags) & _LINKED and end < count - 1:
                 end += 1
-            chain_open = bool(transfers[end].flags & TransferFlags.linked)
-            self.decision.results.extend(self._chain(transfers[index : end + 1], chain_open))
+            chain_open = bool(int(transfers[end].flags) & _LINKED)
+            results.extend(self._chain(transfers[index : end + 1], chain_open))
             index = end + 1
         return self.decision
+
+    def _single(self, t: Transfer) -> Result:
+        result = self._one(t, None)
+        if result is not Result.ok and result.remembered:
+            self.batch_failed[t.id] = result
+            self.decision.failures.append((t, result))
+        return result
 
 
 def decide(transfers: list[Transfer], snapshot: Snapshot) -> Decision:

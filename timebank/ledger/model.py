@@ -14,6 +14,9 @@ from datetime import datetime
 __all__ = [
     "MAX_AMOUNT",
     "MAX_BATCH",
+    "MAX_COUNTER",
+    "MAX_POLICY_VERSION",
+    "MAX_TIMEOUT",
     "Account",
     "AccountFlags",
     "Asset",
@@ -29,6 +32,12 @@ __all__ = [
 MAX_BATCH = 8190
 #: Largest amount: one transfer can never overflow a bigint counter by itself.
 MAX_AMOUNT = 2**62
+#: Largest counter sum (debits or credits, posted plus pending) an account can reach: PostgreSQL's bigint.
+MAX_COUNTER = 2**63 - 1
+#: Longest hold, in seconds (TigerBeetle's u32 timeout): now + timeout always fits a timestamp.
+MAX_TIMEOUT = 2**32 - 1
+#: policy_version is a PostgreSQL integer.
+MAX_POLICY_VERSION = 2**31 - 1
 
 
 class Asset(enum.IntEnum):
@@ -109,6 +118,14 @@ class Result(enum.IntEnum):
     id_must_not_be_nil = 29
     reversal_accounts_differ = 30
     reversal_amount_differs = 31
+    # Appended after the first release: the numbers above are stored in ledger_transfer_failure and never change.
+    overflows_debits = 32
+    overflows_credits = 33
+    overflows_timeout = 34
+    timeout_must_not_be_negative = 35
+    invalid_text = 36
+    policy_version_out_of_range = 37
+    reserved_flag = 38
 
     @property
     def remembered(self) -> bool:
@@ -123,6 +140,8 @@ _REMEMBERED = frozenset(
         Result.exceeds_credits,
         Result.exceeds_debits,
         Result.exceeds_cap,
+        Result.overflows_debits,
+        Result.overflows_credits,
         Result.pending_not_found,
         Result.pending_already_posted,
         Result.pending_already_voided,
@@ -192,7 +211,9 @@ class Transfer:
     """A transfer request. ``id`` is the client's idempotency key.
 
     For ``post_pending`` and ``void_pending`` the accounts may be left nil: they come from the pending transfer.
-    ``amount`` 0 on ``post_pending`` posts the full pending amount. ``timeout`` (seconds) only on ``pending``.
+    ``amount`` 0 on either stands for the pending amount. A post may name less (a partial post; the rest is released);
+    a void always releases the whole hold, and is stored with the amount it named. ``timeout`` (seconds, at most
+    :data:`MAX_TIMEOUT`) only on ``pending``. Text must be storable in PostgreSQL (no NUL characters).
     """
 
     id: uuid.UUID

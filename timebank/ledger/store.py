@@ -22,7 +22,7 @@ ACCOUNT_COLUMNS = (
 )
 _STORED_COLUMNS = (
     "id, debit_account_id, credit_account_id, amount, code, flags, pending_id, timeout_at, reverses_id, "
-    "ref_type, ref_id, policy_version, memo"
+    "ref_type, ref_id, policy_version, memo, created_at"
 )
 _TRANSFER_COLUMNS = (
     "id",
@@ -88,6 +88,7 @@ def _stored_from_row(row: asyncpg.Record) -> StoredTransfer:
         ref_id=row["ref_id"],
         policy_version=row["policy_version"],
         memo=row["memo"],
+        created_at=row["created_at"],
     )
 
 

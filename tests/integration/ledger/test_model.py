@@ -150,7 +150,7 @@ class LedgerModel:
             if t.amount > target.amount:
                 return Result.post_exceeds_pending
             debit, credit = target.debit, target.credit
-            amount = t.amount if t.flags & POST and t.amount else target.amount
+            amount = t.amount or target.amount  # a void releases the whole hold whatever amount it names
             posted, pending = (amount if t.flags & POST else 0), -target.amount
         elif t.reverses_id is not None:
             original = self.stored.get(t.reverses_id)
@@ -169,7 +169,7 @@ class LedgerModel:
         d, c = self.accounts.get(debit), self.accounts.get(credit)
         if d is None or c is None:
             return Result.account_not_found
-        if d.closed or c.closed:
+        if (d.closed or c.closed) and not t.flags & VOID:  # holds on a closed account can still be voided
             return Result.account_closed
         if d.asset != c.asset:
             return Result.asset_mismatch
@@ -199,13 +199,15 @@ def static_problem(t: Transfer) -> Result | None:
         return Result.flags_are_mutually_exclusive
     if t.timeout and not t.flags & PENDING:
         return Result.timeout_reserved_for_pending
+    if t.timeout < 0:
+        return Result.timeout_must_not_be_negative
     if t.memo is not None and len(t.memo) > MAX_MEMO:
         return Result.memo_too_long
     if t.code not in REGISTERED_CODES:
         return Result.code_not_registered
     if t.amount < 0 or (t.amount == 0 and not t.flags & (POST | VOID)):
         return Result.amount_must_be_positive
-    if t.amount > MAX_AMOUNT or t.timeout < 0:
+    if t.amount > MAX_AMOUNT:
         return Result.amount_too_large
     return None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -39,11 +40,11 @@ def pay(debit: Account, credit: Account, amount: int, *, code: int = Code.gift, 
                     **fields)  # type: ignore[arg-type]  # fmt: skip
 
 
-def stored(t: Transfer, *, timeout_at: datetime | None = None) -> StoredTransfer:
+def stored(t: Transfer, *, timeout_at: datetime | None = None, created_at: datetime | None = None) -> StoredTransfer:
     return StoredTransfer(id=t.id, debit_account_id=t.debit_account_id, credit_account_id=t.credit_account_id,
                           amount=t.amount, code=t.code, flags=t.flags, pending_id=t.pending_id, timeout_at=timeout_at,
                           reverses_id=t.reverses_id, ref_type=t.ref_type, ref_id=t.ref_id,
-                          policy_version=t.policy_version, memo=t.memo)  # fmt: skip
+                          policy_version=t.policy_version, memo=t.memo, created_at=created_at)  # fmt: skip
 
 
 def snapshot(*accounts: Account, transfers: tuple[StoredTransfer, ...] = (), **fields: object) -> Snapshot:
@@ -184,3 +185,55 @@ def test_precedence_of_refusals() -> None:
         (pay(bank, account(), 5), Result.account_not_found),
     ]
     assert decide([t for t, _ in cases], state).results == [expected for _, expected in cases]
+
+
+def test_a_hold_on_a_closed_account_can_be_voided_but_not_posted() -> None:
+    member, shop = account(held=100, debits_pending=30, version=2), account(credits_pending=30, version=1)
+    hold = pay(member, shop, 30, flags=PENDING)
+    shop.closed = True
+    state = snapshot(member, shop, transfers=(stored(hold),))
+    decision = decide([settle(hold, POST), settle(hold, VOID)], state)
+    assert decision.results == [Result.account_closed, Result.ok]
+    assert (member.debits_pending, shop.credits_pending) == (0, 0)
+
+
+def test_counters_never_overflow_a_bigint() -> None:
+    bank, rich, other = issuer(), account(flags=AccountFlags.none), account(flags=AccountFlags.none)
+    rich.credits_posted = 2**62
+    bank.debits_posted = 2**62
+    # The largest amount fits once more on each side; twice overflows the credits of one and the debits of the other.
+    decision = decide([pay(other, rich, 2**62 - 1), pay(other, rich, 1), pay(bank, other, 2**62)],
+                      snapshot(bank, rich, other))  # fmt: skip
+    assert decision.results == [Result.ok, Result.overflows_credits, Result.overflows_debits]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"flags": TransferFlags(16)}, Result.reserved_flag),
+        ({"flags": PENDING, "timeout": -1}, Result.timeout_must_not_be_negative),
+        ({"flags": PENDING, "timeout": 2**32}, Result.overflows_timeout),
+        ({"memo": "a\x00b"}, Result.invalid_text),
+        ({"memo": "\ud800"}, Result.invalid_text),
+        ({"ref_type": "order\x00"}, Result.invalid_text),
+        ({"policy_version": 2**31}, Result.policy_version_out_of_range),
+        ({"policy_version": -1}, Result.policy_version_out_of_range),
+    ],
+)
+def test_input_the_database_could_not_store_gets_its_own_result(fields: dict, expected: Result) -> None:
+    bank, member = issuer(), account()
+    assert decide([pay(bank, member, 5, **fields)], snapshot(bank, member)).results == [expected]
+
+
+def test_replays_compare_what_the_request_said() -> None:
+    member, shop = account(held=100), account()
+    hold = pay(member, shop, 50, flags=PENDING, timeout=600)
+    void_30, post_20 = settle(hold, VOID, 30), settle(hold, POST, 20)
+    for resolution in (void_30, post_20):
+        decision = decide([hold, resolution], snapshot(account(held=100, id=member.id), account(id=shop.id)))
+        assert decision.results == [Result.ok, Result.ok]
+        again = decide([hold, resolution, replace(resolution, amount=0), replace(hold, timeout=60)], snapshot(
+            account(held=100, id=member.id), account(id=shop.id),
+            transfers=tuple(stored(t, timeout_at=NOW + timedelta(seconds=t.timeout) if t.timeout else None,
+                                   created_at=NOW) for t in (hold, resolution))))  # fmt: skip
+        assert again.results == [Result.exists, Result.exists] + [Result.exists_with_different_fields] * 2
