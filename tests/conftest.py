@@ -18,6 +18,7 @@ import pytest
 import structlog
 from litestar import Litestar
 
+from tests.auth_support import Org, app_settings
 from timebank.app import create_app
 from timebank.db import Database
 from timebank.embedded import EmbeddedPostgres
@@ -82,7 +83,8 @@ async def fx_database(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture(name="settings", scope="session")
 def fx_settings() -> Settings:
-    return Settings(log_format="json", log_level="warning")
+    # Signs with the key tests/auth_support.py uses, so headers_for(...) tokens are accepted.
+    return app_settings()
 
 
 @pytest.fixture(name="app", scope="session")
@@ -96,6 +98,12 @@ async def fx_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture(name="org")
+def fx_org(database: Database) -> Org:
+    """Builds streets, communities, teams and people with grants in SQL (see tests/auth_support.py)."""
+    return Org(database.pool)
 
 
 @pytest.fixture(name="log_events")

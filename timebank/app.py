@@ -14,6 +14,7 @@ from litestar.types import ASGIApp
 import timebank
 from timebank.db import Database
 from timebank.embedded import database_dsn
+from timebank.http.auth import access_exception_handlers
 from timebank.http.controllers.health import HealthController
 from timebank.http.middleware import RequestContextMiddleware, require_json_body
 from timebank.http.problems import exception_handlers
@@ -97,7 +98,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "batcher": Provide(provide_batcher),
         },
         before_request=require_json_body,
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), **access_exception_handlers()},
         lifespan=[lifespan],
         openapi_config=_openapi_config(),
         request_max_body_size=settings.max_body_bytes,

@@ -15,6 +15,7 @@ from typing import Any, Literal
 __all__ = ["Secret", "Settings", "SettingsError", "default_data_dir"]
 
 LogFormat = Literal["auto", "json", "console"]
+WeChatProviderName = Literal["dev", "wechat"]
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -113,6 +114,26 @@ class Settings:
     secret_key: Secret | None = field(default=None, metadata={"env": "SECRET_KEY", "parse": _secret_key})
     """Master key for token signatures and the keyed hash of ID numbers; when unset, one is generated once and kept
     in ``data_dir`` (see :mod:`timebank.keys`). Changing it signs everyone out and breaks ID-number matching."""
+
+    wechat_provider: WeChatProviderName = field(
+        default="dev", metadata={"env": "WECHAT_PROVIDER", "parse": _choice("dev", "wechat")}
+    )
+    """How mini-app login codes become openids: ``wechat`` calls WeChat's code2session; ``dev`` derives the openid
+    from the code and returns phone verification codes in responses, for development only."""
+
+    wechat_appid: str | None = field(default=None, metadata={"env": "WECHAT_APPID", "parse": str})
+    wechat_secret: Secret | None = field(default=None, metadata={"env": "WECHAT_SECRET", "parse": Secret})
+    """The mini-program's AppID and AppSecret, required with ``wechat_provider = wechat``."""
+
+    access_token_minutes: int = field(default=15, metadata={"env": "ACCESS_TOKEN_MINUTES", "parse": _positive_int})
+    refresh_token_days: int = field(default=30, metadata={"env": "REFRESH_TOKEN_DAYS", "parse": _positive_int})
+
+    def __post_init__(self) -> None:
+        if self.wechat_provider == "wechat":
+            if not self.wechat_appid:
+                raise SettingsError("TIMEBANK_WECHAT_APPID", "required when TIMEBANK_WECHAT_PROVIDER=wechat")
+            if self.wechat_secret is None:
+                raise SettingsError("TIMEBANK_WECHAT_SECRET", "required when TIMEBANK_WECHAT_PROVIDER=wechat")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

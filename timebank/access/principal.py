@@ -6,7 +6,10 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["Grant", "Principal", "Role", "ScopeKind"]
+__all__ = ["NO_SCOPE", "Grant", "Principal", "Role", "ScopeKind"]
+
+#: The scope id of grants that have no place (a service account's ``system`` grant).
+NO_SCOPE = uuid.UUID(int=0)
 
 
 class Role(StrEnum):
@@ -31,16 +34,29 @@ class ScopeKind(StrEnum):
     community = "community"
     unit = "unit"
     street = "street"
+    #: Only for ``Role.system``: service accounts, never stored in ``role_grant``.
+    system = "system"
 
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """One role within one scope. ``community_id`` is where the scope lies (None for a street)."""
+    """One role within one scope. ``community_id`` is where the scope lies (None for a street).
+
+    ``communities`` lists, for a street grant, the communities of that street (what the grant reaches).
+    """
 
     role: Role
     scope_kind: ScopeKind
     scope_id: uuid.UUID
     community_id: uuid.UUID | None
+    communities: frozenset[uuid.UUID] = frozenset()
+
+    @property
+    def reach(self) -> frozenset[uuid.UUID]:
+        """The communities this grant acts in: its own, or every community of its street."""
+        if self.scope_kind is ScopeKind.street:
+            return self.communities
+        return frozenset() if self.community_id is None else frozenset((self.community_id,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +73,27 @@ class Principal:
     grants: tuple[Grant, ...] = ()
     communities: frozenset[uuid.UUID] = field(default_factory=frozenset)
 
+    @classmethod
+    def system(cls, name: str) -> Principal:
+        """A service account (``timebank token --system NAME``): every community, every action."""
+        return cls(
+            subject=f"system:{name}",
+            person_id=None,
+            home_community_id=None,
+            grants=(Grant(Role.system, ScopeKind.system, NO_SCOPE, None),),
+        )
+
     @property
     def is_system(self) -> bool:
         return any(grant.role is Role.system for grant in self.grants)
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        return frozenset(grant.role for grant in self.grants)
+
+    def sees(self, community_id: uuid.UUID) -> bool:
+        """Whether rows of ``community_id`` exist for this principal at all."""
+        return self.is_system or community_id in self.communities
 
     def holds(self, role: Role, *, community_id: uuid.UUID | None = None, scope_id: uuid.UUID | None = None) -> bool:
         """Whether a grant of ``role`` covers the given community (or exact scope)."""
