@@ -1,0 +1,192 @@
+"""Volunteering's use cases, each in transactions bound to the caller's communities.
+
+Approval is two short transactions around one ledger call: plan the credits (and mark the record approved), post
+them as a linked chain, then settle the record. A crash between the steps leaves an approved record whose plan
+the next approval (or :meth:`Volunteering.settle_pending`) posts again, finding what the ledger already holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from timebank.access.principal import Principal
+from timebank.db import EVERY_COMMUNITY, bound
+from timebank.errors import TimebankError
+from timebank.ledger import LedgerService
+from timebank.volunteering import activities, attendance, crediting, records, signups
+from timebank.volunteering.checkin_codes import CheckInCode, issue_code
+from timebank.volunteering.posting import post_chain
+from timebank.volunteering.records import ConfirmOutcome, ServiceRecord
+
+__all__ = ["ApprovalOutcome", "Volunteering"]
+
+#: Who approves when the policy approves automatically.
+SYSTEM = Principal(subject="system:auto-approval", person_id=None, home_community_id=None)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApprovalOutcome:
+    """One record of a bulk approval: its status afterwards, or the problem code that refused it."""
+
+    record_id: uuid.UUID
+    status: str | None
+    problem: str | None = None
+    detail: str | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Volunteering:
+    """Activities, attendance, records and their crediting. Give it the application pool and the ledger."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        ledger: LedgerService,
+        *,
+        check_in_key: bytes,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.pool = pool
+        self.ledger = ledger
+        self.check_in_key = check_in_key
+        self.clock = clock
+
+    @contextlib.asynccontextmanager
+    async def bound(self, actor: Principal) -> AsyncIterator[asyncpg.Connection]:
+        communities = EVERY_COMMUNITY if actor.is_system or actor is SYSTEM else actor.communities
+        async with bound(self.pool, communities) as connection:
+            yield connection
+
+    # -- activities and sign-ups -------------------------------------------------------------------------------
+    async def publish(
+        self, actor: Principal, community_id: uuid.UUID, new: activities.NewActivity
+    ) -> tuple[activities.Activity, bool]:
+        async with self.bound(actor) as connection:
+            return await activities.publish_activity(connection, actor, community_id, new)
+
+    async def sign_up(
+        self, actor: Principal, activity_id: uuid.UUID, person_id: uuid.UUID
+    ) -> tuple[signups.Signup, bool]:
+        async with self.bound(actor) as connection:
+            return await signups.sign_up(connection, actor, activity_id, person_id, self.clock())
+
+    async def cancel_signup(self, actor: Principal, activity_id: uuid.UUID, person_id: uuid.UUID) -> signups.Signup:
+        async with self.bound(actor) as connection:
+            return await signups.cancel_signup(connection, actor, activity_id, person_id)
+
+    # -- attendance --------------------------------------------------------------------------------------------
+    async def check_in_code(self, actor: Principal, activity_id: uuid.UUID) -> CheckInCode:
+        async with self.bound(actor) as connection:
+            await activities.get_activity(connection, activity_id)
+        return issue_code(self.check_in_key, activity_id, self.clock())
+
+    async def check_in(self, actor: Principal, person_id: uuid.UUID, payload: str) -> signups.Signup:
+        async with self.bound(actor) as connection:
+            return await attendance.check_in_by_code(connection, self.check_in_key, person_id, payload, self.clock())
+
+    async def check_out(self, actor: Principal, person_id: uuid.UUID, payload: str) -> signups.Signup:
+        async with self.bound(actor) as connection:
+            return await attendance.check_out_by_code(connection, self.check_in_key, person_id, payload, self.clock())
+
+    async def record_times(
+        self,
+        actor: Principal,
+        activity_id: uuid.UUID,
+        person_id: uuid.UUID,
+        checked_in_at: datetime,
+        checked_out_at: datetime | None,
+    ) -> signups.Signup:
+        async with self.bound(actor) as connection:
+            return await attendance.record_times(
+                connection,
+                actor,
+                activity_id,
+                person_id,
+                checked_in_at=checked_in_at,
+                checked_out_at=checked_out_at,
+                now=self.clock(),
+            )
+
+    # -- records -----------------------------------------------------------------------------------------------
+    async def confirm_roster(
+        self, actor: Principal, activity_id: uuid.UUID, person_ids: Sequence[uuid.UUID] | None = None
+    ) -> list[ConfirmOutcome]:
+        """Confirm attendance; when the policy approves automatically, the clean records are credited at once."""
+        async with self.bound(actor) as connection:
+            outcomes = await records.confirm_roster(connection, actor, activity_id, person_ids)
+            automatic = await connection.fetch(
+                """
+                SELECT r.id FROM service_record r JOIN earning_policy p
+                    ON p.community_id = r.community_id AND p.version = (
+                        SELECT max(version) FROM earning_policy q
+                        WHERE q.community_id = r.community_id AND q.valid_from <= r.started_at)
+                WHERE r.id = ANY($1::uuid[]) AND r.status = 'confirmed' AND p.auto_approve
+                """,
+                [o.record_id for o in outcomes if o.outcome == "confirmed"],
+            )
+        for row in automatic:
+            await self._approve_one(SYSTEM, row["id"], acknowledge_anomalies=False)
+        return outcomes
+
+    async def approve(
+        self, actor: Principal, record_ids: Sequence[uuid.UUID], *, acknowledge_anomalies: bool = False
+    ) -> list[ApprovalOutcome]:
+        """Approve records one by one; each answers for itself, so one held record does not stop the rest."""
+        outcomes = []
+        for record_id in dict.fromkeys(record_ids):
+            try:
+                record = await self._approve_one(actor, record_id, acknowledge_anomalies=acknowledge_anomalies)
+            except TimebankError as exc:
+                outcomes.append(ApprovalOutcome(record_id=record_id, status=None, problem=exc.code, detail=exc.detail))
+            else:
+                outcomes.append(ApprovalOutcome(record_id=record_id, status=record.status))
+        return outcomes
+
+    async def approve_one(
+        self, actor: Principal, record_id: uuid.UUID, *, acknowledge_anomalies: bool = False
+    ) -> ServiceRecord:
+        return await self._approve_one(actor, record_id, acknowledge_anomalies=acknowledge_anomalies)
+
+    async def _approve_one(
+        self, actor: Principal, record_id: uuid.UUID, *, acknowledge_anomalies: bool
+    ) -> ServiceRecord:
+        async with self.bound(actor) as connection:
+            planned = await crediting.plan_approval(
+                connection, actor, record_id, acknowledge_anomalies=acknowledge_anomalies
+            )
+            if not planned:
+                return await records.get_record(connection, record_id)
+        failure = await post_chain(self.ledger, planned)
+        async with self.bound(actor) as connection:
+            return await crediting.settle(connection, record_id, failure)
+
+    async def settle_pending(self, actor: Principal, *, limit: int = 100) -> int:
+        """Post the plans of records left approved (a crash between planning and posting); returns how many."""
+        async with self.bound(actor) as connection:
+            rows = await connection.fetch(
+                "SELECT id FROM service_record WHERE status = 'approved' ORDER BY approved_at LIMIT $1", limit
+            )
+        for row in rows:
+            await self._approve_one(actor, row["id"], acknowledge_anomalies=False)
+        return len(rows)
+
+    async def amend(
+        self, actor: Principal, record_id: uuid.UUID, started_at: datetime, ended_at: datetime, note: str = ""
+    ) -> ServiceRecord:
+        async with self.bound(actor) as connection:
+            return await records.amend_record(
+                connection, actor, record_id, started_at=started_at, ended_at=ended_at, note=note
+            )
+
+    async def reject(self, actor: Principal, record_id: uuid.UUID, note: str) -> ServiceRecord:
+        async with self.bound(actor) as connection:
+            return await records.reject_record(connection, actor, record_id, note=note)
