@@ -8,6 +8,7 @@ import timebank
 from timebank.cli.contracts import contracts
 from timebank.cli.ledger import ledger
 from timebank.cli.migrate import migrate
+from timebank.cli.people import people
 from timebank.cli.serve import serve
 
 __all__ = ["main"]
@@ -26,3 +27,4 @@ main.add_command(serve)
 main.add_command(migrate)
 main.add_command(contracts)
 main.add_command(ledger)
+main.add_command(people)
