@@ -1,0 +1,129 @@
+"""Automatic credits: other capabilities' policies (volunteer service, closed orders) score party members here.
+
+Call :func:`credit_item` on your own transaction, so your record and its score commit together. It never raises
+for an ordinary "nothing to credit" (not a party member, no open period, item not in the catalogue): it says so in
+the returned :class:`Credit`. Call it before your own ledger writes in that transaction: scoring locks the
+member's score card, then the ledger, and every writer keeps that order.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+import asyncpg
+
+from timebank.access.principal import Principal
+from timebank.errors import InvalidInput, NotFound
+from timebank.scoring import ids
+from timebank.scoring.catalogue import catalogue_on
+from timebank.scoring.entries import NewEntry, insert_posted
+from timebank.scoring.errors import NotEnrolled
+from timebank.scoring.model import ItemSource
+from timebank.scoring.periods import enrol, period_covering
+from timebank.scoring.records import lock_card
+
+__all__ = ["Credit", "CreditOutcome", "credit_item"]
+
+_SYSTEM = Principal.system("scoring.credit_item")
+_SOURCE_TYPE = re.compile(r"[a-z][a-z_]{0,31}")
+
+
+class CreditOutcome(StrEnum):
+    credited = "credited"
+    #: Credited short of what was asked (possibly nothing) because a cap was reached; the entry records it.
+    capped = "capped"
+    #: This business record was credited before: nothing changed.
+    replayed = "replayed"
+    #: The person has no active party membership here, or their member type is exempt.
+    not_enrolled = "not_enrolled"
+    #: No period covers the date, or it is closed.
+    no_open_period = "no_open_period"
+    #: The catalogue in force has no automatic item of this code for the member's type.
+    not_in_catalogue = "not_in_catalogue"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credit:
+    outcome: CreditOutcome
+    entry_id: uuid.UUID | None = None
+    amount: int = 0
+
+
+async def credit_item(
+    connection: asyncpg.Connection,
+    *,
+    community_id: uuid.UUID,
+    person_id: uuid.UUID,
+    item_code: str,
+    source_type: str,
+    source_id: str,
+    occurred_on: date,
+    quantity: int = 1,
+) -> Credit:
+    """Score the catalogue's automatic item ``item_code`` for one business record, exactly once.
+
+    Args:
+        connection: the caller's transaction, bound to ``community_id`` (or to every community).
+        community_id: where the member is assessed.
+        person_id: the member.
+        item_code: an item of source ``automatic`` in the catalogue in force on ``occurred_on``.
+        source_type: what kind of record earned it, e.g. ``service_record`` or ``order`` (lower snake case).
+        source_id: that record's id: the same record credits the item once, however often this is called.
+        occurred_on: when it happened; picks the period and the catalogue version.
+        quantity: how many times the item's points (e.g. hours served).
+
+    Returns:
+        What happened; ``entry_id`` and ``amount`` name the posted entry when there is one.
+
+    Raises:
+        InvalidInput: ``quantity`` or ``source_type`` is malformed (a bug in the caller, not a state).
+    """
+    if not 1 <= quantity <= 1000:
+        raise InvalidInput("quantity is 1 to 1000", field="quantity")
+    if _SOURCE_TYPE.fullmatch(source_type) is None:
+        raise InvalidInput("source_type is lower snake case, at most 32 characters", field="source_type")
+    period = await period_covering(connection, community_id, occurred_on)
+    if period is None or not period.is_open:
+        return Credit(outcome=CreditOutcome.no_open_period)
+    try:
+        catalogue = await catalogue_on(connection, community_id, occurred_on)
+    except NotFound:
+        return Credit(outcome=CreditOutcome.not_in_catalogue)
+    item = catalogue.item(item_code)
+    if item is None or item.source is not ItemSource.automatic:
+        return Credit(outcome=CreditOutcome.not_in_catalogue)
+    if not await connection.fetchval(
+        "SELECT 1 FROM scoring_card WHERE period_id = $1 AND person_id = $2", period.id, person_id
+    ):
+        # A member who joined after the period opened is enrolled on first use (base score included).
+        await enrol(connection, _SYSTEM, period.id, person_id=person_id)
+    try:
+        card = await lock_card(connection, period.id, person_id)
+    except NotEnrolled:
+        return Credit(outcome=CreditOutcome.not_enrolled)
+    if not item.applies_to(card.member_type):
+        return Credit(outcome=CreditOutcome.not_in_catalogue)
+    entry, created = await insert_posted(
+        connection,
+        card,
+        catalogue,
+        NewEntry(
+            id=ids.source_entry_id(period.id, person_id, item.code, source_type, source_id),
+            item=item,
+            quantity=quantity,
+            source_type=source_type,
+            source_id=source_id,
+            occurred_on=occurred_on,
+        ),
+        submitted_by=None,
+        decided_by=None,
+        now=datetime.now(UTC),
+    )
+    if not created:
+        return Credit(outcome=CreditOutcome.replayed, entry_id=entry.id, amount=entry.amount)
+    outcome = CreditOutcome.credited if entry.amount == entry.requested else CreditOutcome.capped
+    return Credit(outcome=outcome, entry_id=entry.id, amount=entry.amount)
