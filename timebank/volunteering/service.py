@@ -19,8 +19,9 @@ from timebank.access.principal import Principal
 from timebank.db import EVERY_COMMUNITY, bound
 from timebank.errors import TimebankError
 from timebank.ledger import LedgerService
-from timebank.volunteering import activities, attendance, crediting, records, signups
+from timebank.volunteering import activities, attendance, corrections, crediting, records, signups, time_bank
 from timebank.volunteering.checkin_codes import CheckInCode, issue_code
+from timebank.volunteering.policy import EarningPolicy, PolicyRules, policy_versions, write_policy
 from timebank.volunteering.posting import post_chain
 from timebank.volunteering.records import ConfirmOutcome, ServiceRecord
 
@@ -190,3 +191,121 @@ class Volunteering:
     async def reject(self, actor: Principal, record_id: uuid.UUID, note: str) -> ServiceRecord:
         async with self.bound(actor) as connection:
             return await records.reject_record(connection, actor, record_id, note=note)
+
+    # -- corrections -------------------------------------------------------------------------------------------
+    async def request_correction(
+        self,
+        actor: Principal,
+        *,
+        id: uuid.UUID,
+        record_id: uuid.UUID,
+        started_at: datetime,
+        ended_at: datetime,
+        reason: str,
+    ) -> tuple[corrections.Correction, bool]:
+        async with self.bound(actor) as connection:
+            return await corrections.request_correction(
+                connection,
+                actor,
+                id=id,
+                record_id=record_id,
+                started_at=started_at,
+                ended_at=ended_at,
+                reason=reason,
+                now=self.clock(),
+            )
+
+    async def approve_correction(self, actor: Principal, correction_id: uuid.UUID) -> corrections.Correction:
+        """Reverse the original credits and post the corrected ones, as one chain; approving twice posts once."""
+        async with self.bound(actor) as connection:
+            correction, planned = await corrections.plan_correction(connection, actor, correction_id)
+        if not planned:
+            return correction
+        failure = await post_chain(self.ledger, planned)
+        async with self.bound(actor) as connection:
+            return await corrections.settle_correction(connection, correction_id, failure)
+
+    async def reject_correction(
+        self, actor: Principal, correction_id: uuid.UUID, reason: str
+    ) -> corrections.Correction:
+        async with self.bound(actor) as connection:
+            return await corrections.reject_correction(connection, actor, correction_id, reason=reason)
+
+    # -- the time bank -----------------------------------------------------------------------------------------
+    async def move_coins(
+        self,
+        actor: Principal,
+        community_id: uuid.UUID,
+        *,
+        id: uuid.UUID,
+        kind: str,
+        amount: int,
+        from_person_id: uuid.UUID | None = None,
+        to_person_id: uuid.UUID | None = None,
+        memo: str = "",
+    ) -> time_bank.Movement:
+        """Gift, donate or grant coins; the id makes a retry return the first outcome.
+
+        Raises:
+            MovementRefused: the ledger refused it (e.g. the giver holds fewer coins).
+        """
+        async with self.bound(actor) as connection:
+            movement = await time_bank.plan_movement(
+                connection,
+                actor,
+                community_id,
+                id=id,
+                kind=kind,
+                amount=amount,
+                from_person_id=from_person_id,
+                to_person_id=to_person_id,
+                memo=memo,
+                now=self.clock(),
+            )
+        if movement.status == "planned":
+            failure = await post_chain(self.ledger, [movement.planned()])
+            async with self.bound(actor) as connection:
+                movement = await time_bank.settle_movement(connection, movement.id, failure)
+        if movement.status == "refused":
+            raise time_bank.MovementRefused(
+                f"the ledger refused the {movement.kind}: {movement.outcome}", field="amount", result=movement.outcome
+            )
+        return movement
+
+    async def coin_account(
+        self, actor: Principal, community_id: uuid.UUID, person_id: uuid.UUID
+    ) -> time_bank.CoinAccount:
+        async with self.bound(actor) as connection:
+            return await time_bank.coin_account(connection, community_id, person_id, self.clock())
+
+    async def grant_candidates(
+        self, actor: Principal, community_id: uuid.UUID, *, limit: int = 50
+    ) -> list[time_bank.GrantCandidate]:
+        async with self.bound(actor) as connection:
+            return await time_bank.grant_candidates(connection, community_id, limit=limit)
+
+    # -- policy ------------------------------------------------------------------------------------------------
+    async def write_policy(
+        self,
+        actor: Principal,
+        community_id: uuid.UUID,
+        *,
+        version: int,
+        valid_from: datetime,
+        valid_until: datetime | None = None,
+        rules: PolicyRules,
+    ) -> tuple[EarningPolicy, bool]:
+        async with self.bound(actor) as connection:
+            return await write_policy(
+                connection,
+                actor,
+                community_id,
+                version=version,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                rules=rules,
+            )
+
+    async def policy_versions(self, actor: Principal, community_id: uuid.UUID) -> list[EarningPolicy]:
+        async with self.bound(actor) as connection:
+            return await policy_versions(connection, community_id)

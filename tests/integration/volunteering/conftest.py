@@ -4,8 +4,9 @@ elders in need, and the volunteering service on a clock the test moves."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -210,3 +211,29 @@ def activity(
 async def balances(ledger: LedgerService, hood: Neighbourhood, person_id: uuid.UUID) -> dict[str, int]:
     found = {a.asset: a.posted for a in await ledger.accounts_of_owner(hood.community, "person", person_id)}
     return {asset.name: found.get(asset, 0) for asset in Asset}
+
+
+async def serve(
+    volunteering: Volunteering,
+    clock: Clock,
+    hood: Neighbourhood,
+    person_id: uuid.UUID,
+    *,
+    starts_at: datetime,
+    minutes: int,
+    certifier: Principal | None = None,
+    **activity_fields: Any,
+) -> uuid.UUID:
+    """Publish an activity, sign ``person_id`` up, record their times and confirm: the new record's id."""
+    new = activity(hood, starts_at=starts_at, hours=max(1, minutes / 60 + 1), **activity_fields)
+    leader = certifier or hood.leader
+    new = replace(new, leader_id=leader.person_id or new.leader_id)
+    await volunteering.publish(hood.staff, hood.community, new)
+    clock.now = starts_at
+    await volunteering.sign_up(hood.principal(person_id), new.id, person_id)
+    ended = starts_at + timedelta(minutes=minutes)
+    clock.now = max(starts_at, ended) + timedelta(minutes=1)
+    await volunteering.record_times(leader, new.id, person_id, starts_at, ended)
+    [outcome] = await volunteering.confirm_roster(leader, new.id, [person_id])
+    assert outcome.record_id is not None
+    return outcome.record_id
