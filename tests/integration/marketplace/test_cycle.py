@@ -1,0 +1,203 @@
+"""End to end: need → dispatch → claim → done → rate → credits, for time-bank help and public-good service."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+
+from tests.integration.marketplace.conftest import Neighbourhood, balance, give_coins
+from timebank.db import Database
+from timebank.errors import Conflict, Forbidden
+from timebank.ledger import Asset, Code, LedgerService
+from timebank.marketplace import claims, needs, orders
+from timebank.marketplace.errors import CoinsDoNotCover, OrderNotInState
+from timebank.marketplace.model import ClaimantKind, NeedKind, OrderMode, Settlement
+from timebank.marketplace.order_store import events_of
+
+
+def _need(hood: Neighbourhood, *, settlement: Settlement, minutes: int, category: str = "repair") -> needs.NewNeed:
+    return needs.NewNeed(
+        id=uuid.uuid4(),
+        kind=NeedKind.need,
+        category=category,
+        title="厨房水龙头漏水",
+        description="水龙头一直滴水，需要换阀芯",
+        skills=("水电维修",),
+        household_id=hood.household,
+        est_minutes=minutes,
+        settlement=settlement,
+    )
+
+
+async def _dispatched(database: Database, hood: Neighbourhood, new: needs.NewNeed) -> uuid.UUID:
+    order_id = uuid.uuid4()
+    assert hood.helper.person_id is not None
+    async with hood.bound(database) as connection:
+        need, created = await needs.raise_need(connection, hood.requester, hood.community, new)
+        assert created
+        assert need.status == "published"
+        assert need.compound_id == hood.compound
+        order, _ = await orders.place_order(
+            connection,
+            hood.staff,
+            orders.NewOrder(
+                id=order_id,
+                need_id=need.id,
+                mode=OrderMode.directed,
+                assignee_kind=ClaimantKind.person,
+                assignee_id=hood.helper.person_id,
+            ),
+        )
+    assert (order.status, order.tier) == ("dispatched", "compound")
+    return order_id
+
+
+async def test_time_bank_help_pays_the_helper_from_the_requesters_held_coins(
+    database: Database, hood: Neighbourhood
+) -> None:
+    await give_coins(database, hood, hood.requester, 120)
+    order_id = await _dispatched(database, hood, _need(hood, settlement=Settlement.time_bank, minutes=90))
+
+    async with hood.bound(database) as connection:
+        claimed, created = await claims.claim_order(connection, hood.helper, order_id, claims.NewClaim(id=uuid.uuid4()))
+    assert created
+    assert claimed.status == "accepted"
+    # The offered 90 minutes are held for the helper: still the requester's, but no longer spendable.
+    assert await balance(database, hood, hood.requester, Asset.time_coins) == (120, 30)
+
+    async with hood.bound(database) as connection:
+        done = await claims.mark_done(
+            connection,
+            hood.helper,
+            order_id,
+            minutes=60,
+            proof_text="换了阀芯，不再漏水",
+            proof_urls=("https://img.example/1.jpg",),
+        )
+        assert done.status == "done"
+        closed = await claims.rate_order(connection, hood.requester, order_id, rating=5, comment="师傅很耐心")
+    assert (closed.status, closed.rating, closed.claim and closed.claim.status) == ("closed", 5, "completed")
+    # 60 minutes of help cost 60 coin minutes; the rest of the hold went back.
+    assert await balance(database, hood, hood.requester, Asset.time_coins) == (60, 60)
+    assert await balance(database, hood, hood.helper, Asset.time_coins) == (60, 60)
+
+    transfers = await LedgerService(database.pool).lookup_transfers(list(closed.credit_transfer_ids))
+    assert [(t.code, t.amount, t.ref_type, t.ref_id, t.policy_version) for t in transfers] == [
+        (Code.help_payment, 60, "service_order", order_id, 1)
+    ]
+    async with hood.bound(database) as connection:
+        events = await events_of(connection, order_id)
+        need = await needs.get_need(connection, hood.requester, closed.need_id)
+    assert [(e.action, e.from_status, e.to_status) for e in events] == [
+        ("dispatch", None, "dispatched"),
+        ("claim", "dispatched", "accepted"),
+        ("done", "accepted", "done"),
+        ("rate", "done", "closed"),
+    ]
+    assert [e.actor_id for e in events] == [
+        hood.staff.person_id,
+        hood.helper.person_id,
+        hood.helper.person_id,
+        hood.requester.person_id,
+    ]
+    assert all(a.at <= b.at for a, b in itertools.pairwise(events))
+    assert need.status == "fulfilled"
+
+
+async def test_closing_twice_pays_once(database: Database, hood: Neighbourhood) -> None:
+    await give_coins(database, hood, hood.requester, 60)
+    order_id = await _dispatched(database, hood, _need(hood, settlement=Settlement.time_bank, minutes=60))
+    async with hood.bound(database) as connection:
+        await claims.claim_order(connection, hood.helper, order_id, claims.NewClaim(id=uuid.uuid4()))
+        await claims.mark_done(connection, hood.helper, order_id, minutes=60, proof_text="修好了")
+        first = await claims.rate_order(connection, hood.requester, order_id, rating=4)
+        again = await claims.rate_order(connection, hood.requester, order_id, rating=4)
+        with pytest.raises(Conflict):
+            await claims.rate_order(connection, hood.requester, order_id, rating=1)
+        paid = await connection.fetchval(
+            "SELECT count(*) FROM ledger_transfer WHERE ref_id = $1 AND flags & 4 = 4", order_id
+        )
+    assert again == first
+    assert paid == 1
+    assert await balance(database, hood, hood.helper, Asset.time_coins) == (60, 60)
+
+
+async def test_public_good_service_earns_points_and_the_party_score_unless_rated_low(
+    database: Database, hood: Neighbourhood
+) -> None:
+    outcomes = {}
+    for rating in (5, 2):
+        order_id = await _dispatched(database, hood, _need(hood, settlement=Settlement.public_good, minutes=120))
+        async with hood.bound(database) as connection:
+            await claims.claim_order(connection, hood.helper, order_id, claims.NewClaim(id=uuid.uuid4()))
+            await claims.mark_done(connection, hood.helper, order_id, minutes=100, proof_text="清理了楼道")
+            closed = await claims.rate_order(connection, hood.requester, order_id, rating=rating)
+        transfers = await LedgerService(database.pool).lookup_transfers(list(closed.credit_transfer_ids))
+        outcomes[rating] = sorted((t.asset.name, t.amount) for t in transfers)
+    # 100 minutes are two started hours at one point an hour; the score bonus needs a rating of at least 3.
+    assert outcomes == {5: [("party_score", 2), ("points", 2)], 2: [("points", 2)]}
+    assert await balance(database, hood, hood.helper, Asset.points) == (4, 4)
+    assert await balance(database, hood, hood.helper, Asset.party_score) == (2, 2)
+
+
+async def test_time_bank_help_needs_the_requesters_coins(database: Database, hood: Neighbourhood) -> None:
+    await give_coins(database, hood, hood.requester, 30)
+    async with hood.bound(database) as connection:
+        need, _ = await needs.raise_need(
+            connection, hood.requester, hood.community, _need(hood, settlement=Settlement.time_bank, minutes=60)
+        )
+        with pytest.raises(CoinsDoNotCover) as refused:
+            await orders.place_order(
+                connection, hood.staff, orders.NewOrder(id=uuid.uuid4(), need_id=need.id, mode=OrderMode.open)
+            )
+    assert refused.value.fields["needed"] == 60
+
+
+async def test_only_the_assignee_claims_and_only_the_requester_rates(database: Database, hood: Neighbourhood) -> None:
+    order_id = await _dispatched(database, hood, _need(hood, settlement=Settlement.public_good, minutes=60))
+    async with hood.bound(database) as connection:
+        with pytest.raises(Forbidden):
+            await claims.claim_order(connection, hood.neighbour, order_id, claims.NewClaim(id=uuid.uuid4()))
+        await claims.claim_order(connection, hood.helper, order_id, claims.NewClaim(id=uuid.uuid4()))
+        with pytest.raises(OrderNotInState):
+            await claims.rate_order(connection, hood.requester, order_id, rating=5)
+        with pytest.raises(Forbidden):
+            await claims.mark_done(connection, hood.neighbour, order_id, minutes=30, proof_text="我做的")
+        await claims.mark_done(connection, hood.helper, order_id, minutes=30, proof_text="已完成")
+        with pytest.raises(Forbidden):
+            await claims.rate_order(connection, hood.helper, order_id, rating=5)
+
+
+async def test_a_withdrawn_claim_releases_the_hold_and_reopens_the_order(
+    database: Database, hood: Neighbourhood
+) -> None:
+    await give_coins(database, hood, hood.requester, 60)
+    order_id = await _dispatched(database, hood, _need(hood, settlement=Settlement.time_bank, minutes=60))
+    async with hood.bound(database) as connection:
+        await claims.claim_order(connection, hood.helper, order_id, claims.NewClaim(id=uuid.uuid4()))
+    assert await balance(database, hood, hood.requester, Asset.time_coins) == (60, 0)
+    async with hood.bound(database) as connection:
+        back = await claims.withdraw_claim(connection, hood.helper, order_id, reason="临时出差")
+    assert (back.status, back.claim) == ("dispatched", None)
+    assert await balance(database, hood, hood.requester, Asset.time_coins) == (60, 60)
+    async with hood.bound(database) as connection:
+        cancelled = await orders.cancel_order(connection, hood.staff, order_id, reason="居民已自行解决")
+        need = await needs.get_need(connection, hood.staff, cancelled.need_id)
+    assert cancelled.status == "cancelled"
+    assert need.status == "published"
+
+
+async def test_a_disputed_order_goes_back_to_the_claimer(database: Database, hood: Neighbourhood) -> None:
+    order_id = await _dispatched(database, hood, _need(hood, settlement=Settlement.public_good, minutes=60))
+    async with hood.bound(database) as connection:
+        await claims.claim_order(connection, hood.helper, order_id, claims.NewClaim(id=uuid.uuid4()))
+        await claims.mark_done(connection, hood.helper, order_id, minutes=30, proof_text="已完成")
+        reopened = await claims.reopen_order(connection, hood.requester, order_id, reason="还在滴水")
+        assert (reopened.status, reopened.done_at) == ("accepted", None)
+        await claims.mark_done(connection, hood.helper, order_id, minutes=45, proof_text="重新换了阀门")
+        closed = await claims.rate_order(connection, hood.requester, order_id, rating=4)
+        events = await events_of(connection, order_id)
+    assert closed.done_minutes == 45
+    assert [e.action for e in events] == ["dispatch", "claim", "done", "reopen", "done", "rate"]
