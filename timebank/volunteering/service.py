@@ -11,15 +11,26 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 
 from timebank.access.principal import Principal
 from timebank.db import EVERY_COMMUNITY, bound
-from timebank.errors import TimebankError
-from timebank.ledger import LedgerService
-from timebank.volunteering import activities, attendance, corrections, crediting, records, signups, time_bank
+from timebank.errors import NotFound, TimebankError
+from timebank.ledger import Asset, LedgerService
+from timebank.volunteering import (
+    activities,
+    attendance,
+    certificate,
+    corrections,
+    crediting,
+    exports,
+    records,
+    signups,
+    statements,
+    time_bank,
+)
 from timebank.volunteering.checkin_codes import CheckInCode, issue_code
 from timebank.volunteering.policy import EarningPolicy, PolicyRules, policy_versions, write_policy
 from timebank.volunteering.posting import post_chain
@@ -309,3 +320,44 @@ class Volunteering:
     async def policy_versions(self, actor: Principal, community_id: uuid.UUID) -> list[EarningPolicy]:
         async with self.bound(actor) as connection:
             return await policy_versions(connection, community_id)
+
+    # -- statements, certificates, exports ---------------------------------------------------------------------
+    async def month_earnings(
+        self, actor: Principal, community_id: uuid.UUID, person_id: uuid.UUID, year: int, month: int
+    ) -> list[statements.ActivityEarnings]:
+        async with self.bound(actor) as connection:
+            return await statements.month_earnings(connection, community_id, person_id, year, month)
+
+    async def balance_history(
+        self,
+        actor: Principal,
+        community_id: uuid.UUID,
+        person_id: uuid.UUID,
+        asset: Asset,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[statements.BalanceEntry]:
+        async with self.bound(actor) as connection:
+            # The ledger has no row-level security of its own: the person must be visible to the caller first.
+            if await connection.fetchval("SELECT 1 FROM person WHERE id = $1", person_id) is None:
+                raise NotFound("no such person", field="person_id")
+        return await statements.balance_history(
+            self.ledger, community_id, person_id, asset, since=since, until=until, limit=limit
+        )
+
+    async def certificate(
+        self, actor: Principal, community_id: uuid.UUID, person_id: uuid.UUID, period_from: date, period_to: date
+    ) -> tuple[certificate.CertificateData, bytes]:
+        async with self.bound(actor) as connection:
+            data = await certificate.certificate_data(
+                connection, community_id, person_id, period_from, period_to, self.clock()
+            )
+        return data, certificate.render_certificate(data)
+
+    async def hours_export(
+        self, actor: Principal, community_id: uuid.UUID, group_by: str, period_from: date, period_to: date
+    ) -> list[exports.HoursRow]:
+        async with self.bound(actor) as connection:
+            return await exports.hours_by(connection, community_id, group_by, period_from, period_to)
