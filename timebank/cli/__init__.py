@@ -6,6 +6,7 @@ import click
 
 import timebank
 from timebank.cli.contracts import contracts
+from timebank.cli.demo import demo
 from timebank.cli.ledger import ledger
 from timebank.cli.migrate import migrate
 from timebank.cli.people import people
@@ -28,3 +29,4 @@ main.add_command(migrate)
 main.add_command(contracts)
 main.add_command(ledger)
 main.add_command(people)
+main.add_command(demo)

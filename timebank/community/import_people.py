@@ -70,6 +70,12 @@ class PersonRecord:
     household_id: uuid.UUID | None
     memberships: tuple[MembershipRecord, ...] = ()
 
+    def __post_init__(self) -> None:
+        keys = [membership.key for membership in self.memberships]
+        if len(set(keys)) != len(keys):
+            # Two records of one membership would be written once and then "corrected" on every later run.
+            raise ValueError(f"row {self.row}: the same membership twice: {sorted(keys)}")
+
 
 @dataclass(slots=True)
 class _Membership:

@@ -25,6 +25,7 @@ __all__ = [
     "ensure_committee",
     "ensure_compounds",
     "ensure_households",
+    "ensure_hub_households",
     "ensure_party_orgs",
     "ensure_teams",
     "ensure_units",
@@ -180,38 +181,65 @@ async def ensure_party_orgs(
     branches: Iterable[str],
     groups: Mapping[str, str | None],
     tally: Tally,
+    *,
+    branch_compounds: Mapping[str, uuid.UUID] | None = None,
 ) -> PartyOrgs:
     """Branches under the committee, and groups under the branch given for them (None: find, never create).
 
     A group that already exists stays where it is, even under another branch: the caller compares and refuses.
+    ``branch_compounds`` names the compound of a compound branch (小区党支部), for new branches.
     """
     wanted_branches = sorted(set(branches) | {branch for branch in groups.values() if branch is not None})
-    await _insert_orgs(connection, community_id, "branch", [(name, committee_id) for name in wanted_branches], tally)
+    compounds = branch_compounds or {}
+    new_branches = [_Org(name, committee_id, compound_id=compounds.get(name)) for name in wanted_branches]
+    await _insert_orgs(connection, community_id, "branch", new_branches, tally)
     found = await _orgs(connection, community_id, "branch", wanted_branches)
     branch_ids = {name: id_ for name, (id_, _) in found.items()}
-    creatable = sorted((group, branch_ids[branch]) for group, branch in groups.items() if branch is not None)
-    await _insert_orgs(connection, community_id, "group", creatable, tally)
+    new_groups = [_Org(group, branch_ids[branch]) for group, branch in sorted(groups.items()) if branch is not None]
+    await _insert_orgs(connection, community_id, "group", new_groups, tally)
     return PartyOrgs(branch_ids, await _orgs(connection, community_id, "group", list(groups)))
 
 
-async def _insert_orgs(
+async def ensure_hub_households(
     connection: asyncpg.Connection,
     community_id: uuid.UUID,
-    level: str,
-    named: list[tuple[str, uuid.UUID]],
+    hubs: Mapping[str, tuple[uuid.UUID, uuid.UUID]],
     tally: Tally,
+) -> dict[str, uuid.UUID]:
+    """Hub household (党员中心户) ids by name; ``hubs`` gives each its group and its household."""
+    named = [_Org(name, group, household_id=household) for name, (group, household) in sorted(hubs.items())]
+    await _insert_orgs(connection, community_id, "hub_household", named, tally)
+    return {
+        name: id_ for name, (id_, _) in (await _orgs(connection, community_id, "hub_household", list(hubs))).items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Org:
+    name: str
+    parent_id: uuid.UUID
+    compound_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = None
+
+
+async def _insert_orgs(
+    connection: asyncpg.Connection, community_id: uuid.UUID, level: str, orgs: list[_Org], tally: Tally
 ) -> None:
     created = await connection.fetch(
         """
-        INSERT INTO party_org (id, community_id, parent_id, level, name)
-        SELECT id, $2, parent_id, $3, name FROM unnest($1::uuid[], $4::uuid[], $5::text[]) AS o(id, parent_id, name)
+        INSERT INTO party_org (id, community_id, parent_id, level, name, compound_id, household_id)
+        SELECT id, $2, parent_id, $3, name, compound_id, household_id
+        FROM unnest($1::uuid[], $4::uuid[], $5::text[], $6::uuid[], $7::uuid[])
+            AS o(id, parent_id, name, compound_id, household_id)
         ON CONFLICT DO NOTHING RETURNING id
         """,
-        [derived_id(community_id, "party_org", level, name) for name, _ in named],
+        [derived_id(community_id, "party_org", level, org.name) for org in orgs],
         community_id,
         level,
-        [parent for _, parent in named],
-        [name for name, _ in named],
+        [org.parent_id for org in orgs],
+        [org.name for org in orgs],
+        [org.compound_id for org in orgs],
+        [org.household_id for org in orgs],
     )
     tally["party_orgs_created"] += len(created)
 

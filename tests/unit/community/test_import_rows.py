@@ -20,7 +20,7 @@ RESIDENT: dict[Column, CellValue] = {
 }
 
 
-def checked(number: int = 2, **values: CellValue) -> PersonLine | list[RowError]:
+def checked(number: int = 2, /, **values: CellValue) -> PersonLine | list[RowError]:
     cells = dict(RESIDENT)
     cells.update({Column(key): value for key, value in values.items()})
     return check_row(SourceRow(number, cells), TODAY)
