@@ -19,6 +19,8 @@ import asyncpg
 
 from timebank.access.principal import Principal, Role, ScopeKind
 from timebank.access.principals import load_principal
+from timebank.access.rules import POLICY
+from timebank.access.service import AccessService
 from timebank.access.tokens import AccessTokens
 from timebank.db import EVERY_COMMUNITY, bound
 from timebank.keys import load_keys
@@ -29,9 +31,11 @@ __all__ = [
     "TEST_SECRET_KEY",
     "Org",
     "Person",
+    "access_service",
     "app_settings",
     "headers_for",
     "token_for",
+    "token_signed_for",
 ]
 
 TEST_SECRET_KEY = "timebank-test-secret-key-0123456789abcdef"
@@ -76,6 +80,14 @@ class Person:
 def token_for(who: Principal | Person, *, lifetime: timedelta | None = None) -> str:
     principal = who.principal if isinstance(who, Person) else who
     return _TOKENS.issue(principal, lifetime=lifetime).token
+
+
+def token_signed_for(settings: Settings, who: Principal | Person, *, lifetime: timedelta | None = None) -> str:
+    """A token that a service started with ``settings`` accepts (e.g. a ``timebank serve`` subprocess whose key is
+    generated in its data directory: calling this first creates the key there, and the service finds it)."""
+    principal = who.principal if isinstance(who, Person) else who
+    tokens = AccessTokens(lambda: load_keys(settings).token_signing, lifetime=timedelta(minutes=15))
+    return tokens.issue(principal, lifetime=lifetime).token
 
 
 def headers_for(who: Principal | Person | None) -> dict[str, str]:
@@ -233,3 +245,8 @@ class Org:
                     None if scope_kind is ScopeKind.street else community_id,
                 )
         return Person(person_id, community_id, await load_principal(self.pool, person_id), phone)
+
+
+def access_service(pool: asyncpg.Pool, settings: Settings | None = None) -> AccessService:
+    """An AccessService on the test database with the app's settings, e.g. to give someone a password."""
+    return AccessService(settings or app_settings(), lambda: pool, policy=POLICY)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
+import structlog
 from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -12,13 +14,16 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp
 
 import timebank
+from timebank.access.rules import POLICY
+from timebank.access.service import AccessService
 from timebank.db import Database
 from timebank.embedded import database_dsn
-from timebank.http.auth import access_exception_handlers
+from timebank.http.auth import AccessGuard, access_exception_handlers, provide_principal
 from timebank.http.controllers.health import HealthController
 from timebank.http.middleware import RequestContextMiddleware, require_json_body
 from timebank.http.problems import exception_handlers
 from timebank.http.routes import API_CONTROLLERS
+from timebank.keys import Keys, load_keys
 from timebank.ledger import LedgerService
 from timebank.ledger.batcher import TransferBatcher
 from timebank.logging import configure_logging
@@ -69,12 +74,27 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
                 await owned.open()
                 stack.push_async_callback(owned.close)
                 app.state.database = owned
+            if access.dev_mode:
+                structlog.get_logger("timebank.access").warning(
+                    "wechat_provider_dev", note="development login: phone codes are returned to callers"
+                )
             yield
             if (batcher := app.state.get("batcher")) is not None:
                 await batcher.stop()
 
     def provide_database() -> Database:
         return database if database is not None else app.state.database
+
+    access = AccessService(settings, lambda: provide_database().pool, policy=POLICY)
+
+    def provide_access() -> AccessService:
+        return access
+
+    # Loaded on first use: without TIMEBANK_SECRET_KEY the key file lives in the data directory.
+    keys = functools.cache(lambda: load_keys(settings))
+
+    def provide_keys() -> Keys:
+        return keys()
 
     def provide_ledger() -> LedgerService:
         return LedgerService(provide_database().pool)
@@ -89,13 +109,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             app.state.batcher = batcher
         return batcher
 
-    api = Router(path="/v1", route_handlers=API_CONTROLLERS)
+    # Every API route passes the access guard: the token, then the one policy (timebank/access/rules).
+    api = Router(path="/v1", route_handlers=API_CONTROLLERS, guards=[AccessGuard(access)])
     app = _TimebankLitestar(
         route_handlers=[HealthController, api],
         dependencies={
             "database": Provide(provide_database, sync_to_thread=False),
             "ledger": Provide(provide_ledger, sync_to_thread=False),
             "batcher": Provide(provide_batcher),
+            "access": Provide(provide_access, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "keys": Provide(provide_keys, sync_to_thread=False),
         },
         before_request=require_json_body,
         exception_handlers={**exception_handlers(), **access_exception_handlers()},

@@ -14,6 +14,7 @@ APP_REGISTRY = AppRegistry(
         "timebank.platform.piccolo_app",
         "timebank.ledger.piccolo_app",
         "timebank.community.piccolo_app",
+        "timebank.access.piccolo_app",
         "timebank.marketplace.piccolo_app",
         "timebank.rewards.piccolo_app",
         "timebank.scoring.piccolo_app",

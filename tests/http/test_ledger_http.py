@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
+from litestar import Litestar
+
+from tests.auth_support import SYSTEM, headers_for
 
 PROBLEM = "application/problem+json"
+
+
+@pytest.fixture(name="client")
+async def fx_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    """These tests exercise the ledger itself, as a system account; who may call what is test_authorization's."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers_for(SYSTEM)) as c:
+        yield c
 
 
 async def _open(client: httpx.AsyncClient, community: uuid.UUID) -> tuple[str, str, str]:

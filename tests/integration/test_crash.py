@@ -19,6 +19,7 @@ import signal
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.auth_support import SYSTEM, token_signed_for
 from tests.integration.crash_support import (
     Server,
     kill_group,
@@ -37,6 +39,7 @@ from tests.integration.crash_support import (
     wait_sessions_gone,
 )
 from timebank.ledger import Code
+from timebank.settings import Settings
 
 CONCURRENCY = 24
 PEOPLE = 6
@@ -169,6 +172,9 @@ async def test_acknowledged_transfers_survive_kill_9(server_url: str, tmp_path: 
         httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=limits) as client,
     ):
         try:
+            # The services keep their generated key in tmp_path (their data directory); sign with it first.
+            token = token_signed_for(Settings(data_dir=tmp_path), SYSTEM, lifetime=timedelta(hours=1))
+            client.headers["Authorization"] = f"Bearer {token}"
             first = start_serve(database_url, tmp_path / "serve-1.log")
             servers.append(first)
             await wait_ready(first, client)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from timebank.http.controllers.auth import AuthController
+from timebank.http.controllers.community import CommunityController, PeopleController
 from timebank.http.controllers.ledger import LedgerController
 
 __all__ = ["API_CONTROLLERS"]
 
 API_CONTROLLERS: list[ControllerRouterHandler] = [
     LedgerController,
+    AuthController,
+    CommunityController,
+    PeopleController,
 ]
