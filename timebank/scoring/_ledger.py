@@ -17,10 +17,24 @@ from timebank.ledger.store import write_batch
 from timebank.scoring.errors import ScoreRefused
 from timebank.scoring.ids import period_account_id
 
-__all__ = ["close_period_accounts", "issuance_account", "open_period_accounts", "post_transfers"]
+__all__ = ["close_period_accounts", "issuance_account", "lock_ledger", "open_period_accounts", "post_transfers"]
 
 #: The owner kind of a member's per-period score account; its label is the period's name.
 OWNER_KIND = "person_period"
+
+
+async def lock_ledger(connection: asyncpg.Connection, community_id: uuid.UUID) -> None:
+    """Take the community's ledger lock (its hash-chain head, which every ledger write locks first) for the rest
+    of the transaction.
+
+    Every scoring write that may post takes it before any scoring lock, so the order is always ledger, then
+    period, then score card: callers that wrote ledger transfers earlier in their transaction hold it already,
+    and nobody waits for it while holding a scoring lock.
+    """
+    await connection.execute(
+        "INSERT INTO ledger_chain_head (community_id) VALUES ($1) ON CONFLICT DO NOTHING", community_id
+    )
+    await connection.execute("SELECT 1 FROM ledger_chain_head WHERE community_id = $1 FOR UPDATE", community_id)
 
 
 def issuance_account(community_id: uuid.UUID) -> uuid.UUID:

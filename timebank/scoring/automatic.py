@@ -1,9 +1,9 @@
 """Automatic credits: other capabilities' policies (volunteer service, closed orders) score party members here.
 
-Call :func:`credit_item` on your own transaction, so your record and its score commit together. It never raises
-for an ordinary "nothing to credit" (not a party member, no open period, item not in the catalogue): it says so in
-the returned :class:`Credit`. Call it before your own ledger writes in that transaction: scoring locks the
-member's score card, then the ledger, and every writer keeps that order.
+Call :func:`credit_item` on your own transaction, so your record and its score commit together, before or after
+your own ledger writes (it takes the community's ledger lock first, as every ledger write does, so the order of
+locks is the same everywhere). It never raises for an ordinary "nothing to credit" (not a party member, no open
+period, item not in the catalogue): it says so in the returned :class:`Credit`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from timebank.errors import InvalidInput, NotFound
 from timebank.scoring import ids
 from timebank.scoring.catalogue import catalogue_on
 from timebank.scoring.entries import NewEntry, insert_posted
-from timebank.scoring.errors import NotEnrolled
+from timebank.scoring.errors import NotEnrolled, PeriodClosed
 from timebank.scoring.model import ItemSource
 from timebank.scoring.periods import enrol, period_covering
-from timebank.scoring.records import lock_card
+from timebank.scoring.records import lock_card, writable_period
 
 __all__ = ["Credit", "CreditOutcome", "credit_item"]
 
@@ -86,8 +86,12 @@ async def credit_item(
         raise InvalidInput("quantity is 1 to 1000", field="quantity")
     if _SOURCE_TYPE.fullmatch(source_type) is None:
         raise InvalidInput("source_type is lower snake case, at most 32 characters", field="source_type")
-    period = await period_covering(connection, community_id, occurred_on)
-    if period is None or not period.is_open:
+    covering = await period_covering(connection, community_id, occurred_on)
+    if covering is None:
+        return Credit(outcome=CreditOutcome.no_open_period)
+    try:
+        period = await writable_period(connection, covering.id, ledger=True)
+    except PeriodClosed:
         return Credit(outcome=CreditOutcome.no_open_period)
     try:
         catalogue = await catalogue_on(connection, community_id, occurred_on)

@@ -27,12 +27,11 @@ from timebank.scoring.records import (
     Card,
     Period,
     card_of,
-    get_period,
     leads,
     lock_card,
     require_leader,
-    require_open,
     require_person,
+    writable_period,
 )
 
 __all__ = [
@@ -138,8 +137,7 @@ async def publish_display(
 ) -> Display:
     """The member shows one of the community's display kinds; publishing the kind again replaces its text."""
     now = now or datetime.now(UTC)
-    period = await get_period(connection, period_id)
-    require_open(period)
+    period = await writable_period(connection, period_id, ledger=False)
     card = await _own_card(connection, actor, period)
     catalogue = await _catalogue(connection, period, now)
     if kind not in catalogue.show_kinds:
@@ -178,8 +176,10 @@ async def displays_of(
 
 
 # -- 亮承诺 ----------------------------------------------------------------------------------------------------------
-async def get_pledge(connection: asyncpg.Connection, pledge_id: uuid.UUID, *, for_update: bool = False) -> Pledge:
-    lock = " FOR UPDATE" if for_update else ""
+async def get_pledge(
+    connection: asyncpg.Connection, pledge_id: uuid.UUID, *, for_update: bool = False, for_share: bool = False
+) -> Pledge:
+    lock = " FOR UPDATE" if for_update else " FOR SHARE" if for_share else ""
     row = await connection.fetchrow(f"SELECT {_PLEDGE_COLUMNS} FROM scoring_pledge WHERE id = $1{lock}", pledge_id)
     if row is None:
         raise NotFound("no such pledge", field="pledge_id", pledge_id=str(pledge_id))
@@ -210,8 +210,7 @@ async def publish_pledge(
     due_on: date,
 ) -> tuple[Pledge, bool]:
     """The member publishes a pledge due within the period; idempotent by id."""
-    period = await get_period(connection, period_id)
-    require_open(period)
+    period = await writable_period(connection, period_id, ledger=False)
     card = await _own_card(connection, actor, period)
     if not period.starts_on <= due_on <= period.ends_on:
         raise InvalidInput("a pledge falls due within its period", field="due_on")
@@ -228,7 +227,10 @@ async def publish_pledge(
         due_on,
     )
     if row is None:
-        existing = await get_pledge(connection, id)
+        try:
+            existing = await get_pledge(connection, id)
+        except NotFound:
+            raise Conflict("this pledge id is taken", field="id", id=str(id)) from None
         if (existing.person_id, existing.content, existing.due_on) != (card.person_id, content, due_on):
             raise Conflict("this pledge id was used for another pledge", field="id", id=str(id))
         return existing, False
@@ -247,10 +249,11 @@ async def report_fulfilment(
     now = now or datetime.now(UTC)
     if not evidence:
         raise InvalidInput("reporting a pledge kept needs evidence", field="evidence")
-    pledge = await get_pledge(connection, pledge_id, for_update=True)
+    pledge = await get_pledge(connection, pledge_id)
     if pledge.person_id != actor.person_id:
         raise Forbidden("only the member reports their own pledge", pledge_id=str(pledge_id))
-    require_open(await get_period(connection, pledge.period_id))
+    await writable_period(connection, pledge.period_id, ledger=False)
+    pledge = await get_pledge(connection, pledge_id, for_update=True)
     if pledge.status == "reported" and pledge.evidence == evidence:
         return pledge
     if pledge.status != "published":
@@ -313,11 +316,11 @@ async def review(
         raise SelfAssessment("nobody reviews themselves", field="person_id")
     if (pledge_id is None) == (compare_code is None):
         raise InvalidInput("a review is of a pledge or of a comparison", field="pledge_id")
-    period = await get_period(connection, period_id)
-    require_open(period)
+    period = await writable_period(connection, period_id, ledger=False)
     card = await card_of(connection, period.id, person_id)
     if pledge_id is not None:
-        pledge = await get_pledge(connection, pledge_id)
+        # Share-locked, so an assessment in progress finishes first and this review then finds it assessed.
+        pledge = await get_pledge(connection, pledge_id, for_share=True)
         if (pledge.period_id, pledge.person_id) != (period.id, person_id):
             raise NotFound("the pledge is not this member's in this period", field="pledge_id")
         if pledge.status not in ("published", "reported"):
@@ -419,8 +422,7 @@ async def assess_pledge(
     """
     now = now or datetime.now(UTC)
     pledge = await get_pledge(connection, pledge_id)
-    period = await get_period(connection, pledge.period_id)
-    require_open(period)
+    period = await writable_period(connection, pledge.period_id, ledger=True)
     card = await lock_card(connection, pledge.period_id, pledge.person_id)
     require_leader(actor, card)
     return await _assess(connection, card, period, pledge_id, assessed_by=actor.person_id, now=now)

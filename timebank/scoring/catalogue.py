@@ -133,15 +133,15 @@ async def publish_catalogue(
         Conflict: the id names another catalogue version.
     """
     _validate(new)
+    # One publisher at a time per community, so versions are numbered without gaps and dates ascend.
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('scoring_catalogue/' || $1::text, 0))", str(community_id)
+    )
     existing = await connection.fetchrow(f"SELECT {_COLUMNS} FROM scoring_catalogue WHERE id = $1", new.id)
     if existing is not None:
         if existing["community_id"] != community_id or existing["effective_from"] != new.effective_from:
             raise Conflict("this catalogue id was used for another version", field="id", id=str(new.id))
         return await _load(connection, existing), False
-    # One publisher at a time per community, so versions are numbered without gaps and dates ascend.
-    await connection.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('scoring_catalogue/' || $1::text, 0))", str(community_id)
-    )
     latest = await connection.fetchrow(
         "SELECT max(version) AS version, max(effective_from) AS effective_from FROM scoring_catalogue "
         "WHERE community_id = $1",
@@ -155,54 +155,13 @@ async def publish_catalogue(
         )
     version = (latest["version"] or 0) + 1
     try:
-        await connection.execute(
-            """
-            INSERT INTO scoring_catalogue (id, community_id, version, effective_from, base_score, period_cap,
-                star_thresholds, notice_days, leader_weight, peer_weight, resident_weight, pass_mark, show_kinds,
-                exempt_member_types, created_by)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-            """,
-            new.id,
-            community_id,
-            version,
-            new.effective_from,
-            new.base_score,
-            new.period_cap,
-            list(new.star_thresholds),
-            new.notice_days,
-            new.weights.leader,
-            new.weights.peer,
-            new.weights.resident,
-            new.pass_mark,
-            list(new.show_kinds),
-            list(new.exempt_member_types),
-            actor.person_id,
-        )
-        await connection.executemany(
-            f"""
-            INSERT INTO scoring_item (community_id, catalogue_id, {_ITEM_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-            """,
-            [
-                (
-                    community_id,
-                    new.id,
-                    item.code,
-                    item.name,
-                    item.kind.value,
-                    item.source.value,
-                    item.points,
-                    item.cap,
-                    item.evidence_required,
-                    item.reviewer.value,
-                    list(item.member_types),
-                )
-                for item in new.items
-            ],
-        )
+        async with connection.transaction():
+            await _insert(connection, actor, community_id, new, version)
     except asyncpg.CheckViolationError as exc:
         raise InvalidInput(f"the catalogue is invalid ({exc.constraint_name})", field="items") from None
-    except asyncpg.ForeignKeyViolationError:
+    except asyncpg.UniqueViolationError:
+        raise Conflict("this catalogue id was used for another version", field="id", id=str(new.id)) from None
+    except (asyncpg.ForeignKeyViolationError, asyncpg.InsufficientPrivilegeError):
         raise NotFound("no such community", field="community_id") from None
     catalogue = await get_catalogue(connection, new.id)
     await audit.record(
@@ -221,3 +180,53 @@ async def publish_catalogue(
         },
     )
     return catalogue, True
+
+
+async def _insert(
+    connection: asyncpg.Connection, actor: Principal, community_id: uuid.UUID, new: NewCatalogue, version: int
+) -> None:
+    await connection.execute(
+        """
+        INSERT INTO scoring_catalogue (id, community_id, version, effective_from, base_score, period_cap,
+            star_thresholds, notice_days, leader_weight, peer_weight, resident_weight, pass_mark, show_kinds,
+            exempt_member_types, created_by)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        """,
+        new.id,
+        community_id,
+        version,
+        new.effective_from,
+        new.base_score,
+        new.period_cap,
+        list(new.star_thresholds),
+        new.notice_days,
+        new.weights.leader,
+        new.weights.peer,
+        new.weights.resident,
+        new.pass_mark,
+        list(new.show_kinds),
+        list(new.exempt_member_types),
+        actor.person_id,
+    )
+    await connection.executemany(
+        f"""
+        INSERT INTO scoring_item (community_id, catalogue_id, {_ITEM_COLUMNS})
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        """,
+        [
+            (
+                community_id,
+                new.id,
+                item.code,
+                item.name,
+                item.kind.value,
+                item.source.value,
+                item.points,
+                item.cap,
+                item.evidence_required,
+                item.reviewer.value,
+                list(item.member_types),
+            )
+            for item in new.items
+        ],
+    )

@@ -218,6 +218,7 @@ async def insert_posted(
             requested, amount, source_type, source_id, occurred_on, evidence, note, status, submitted_by, decided_by,
             decided_at, transfer_id)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'posted', $16, $17, $18, $19)
+        ON CONFLICT (id) DO NOTHING
         RETURNING {ENTRY_COLUMNS}
         """,
         new.id,
@@ -240,6 +241,8 @@ async def insert_posted(
         now,
         transfer.id if amount > 0 else None,
     )
+    if row is None:  # the id is taken by a row this caller cannot see
+        raise Conflict("this entry id is taken", field="id", id=str(new.id))
     if amount > 0:
         await post_transfers(connection, [transfer])
     return entry_from(row), True

@@ -16,14 +16,14 @@ import asyncpg
 
 from timebank.access.principal import Principal
 from timebank.community import audit
-from timebank.errors import Conflict, Forbidden, InvalidInput
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound
 from timebank.scoring import ids
-from timebank.scoring._ledger import close_period_accounts, open_period_accounts, post_transfers
+from timebank.scoring._ledger import close_period_accounts, lock_ledger, open_period_accounts, post_transfers
 from timebank.scoring.campaign import settle_campaign
 from timebank.scoring.catalogue import catalogue_on
 from timebank.scoring.entries import score_transfer
 from timebank.scoring.model import Catalogue
-from timebank.scoring.records import Period, get_period, is_staff, period_from, require_open
+from timebank.scoring.records import Period, get_period, is_staff, period_from, writable_period
 
 __all__ = ["Enrolment", "close_period", "enrol", "list_periods", "open_period", "period_covering"]
 
@@ -85,7 +85,10 @@ async def open_period(
     except asyncpg.UniqueViolationError:
         raise Conflict("the community has a period of this name", field="name") from None
     if row is None:
-        period = await get_period(connection, id)
+        try:
+            period = await get_period(connection, id)
+        except NotFound:
+            raise Conflict("this period id is taken", field="id", id=str(id)) from None
         if (period.community_id, period.name, period.starts_on, period.ends_on) != (
             community_id,
             name,
@@ -117,8 +120,7 @@ async def enrol(
 
     Members whose type the catalogue exempts (e.g. retired) are left out. Safe to run again at any time.
     """
-    period = await get_period(connection, period_id)
-    require_open(period)
+    period = await writable_period(connection, period_id, ledger=True)
     if person_id is None:
         _require_staff(actor, period.community_id)
     catalogue = await catalogue_on(connection, period.community_id, period.starts_on)
@@ -226,8 +228,10 @@ async def close_period(
     with every record in a final state. Closing a closed period returns it unchanged.
     """
     now = now or datetime.now(UTC)
-    period = await get_period(connection, period_id, for_update=True)
+    period = await get_period(connection, period_id)
     _require_staff(actor, period.community_id)
+    await lock_ledger(connection, period.community_id)
+    period = await get_period(connection, period_id, for_update=True)
     if not period.is_open:
         return period
     await settle_campaign(connection, period, now=now)

@@ -87,8 +87,10 @@ def _require_staff(actor: Principal, community_id: uuid.UUID) -> None:
         raise Forbidden("only community staff run the rating list", community_id=str(community_id))
 
 
-async def get_list(connection: asyncpg.Connection, list_id: uuid.UUID, *, for_update: bool = False) -> RatingList:
-    lock = " FOR UPDATE" if for_update else ""
+async def get_list(
+    connection: asyncpg.Connection, list_id: uuid.UUID, *, for_update: bool = False, for_share: bool = False
+) -> RatingList:
+    lock = " FOR UPDATE" if for_update else " FOR SHARE" if for_share else ""
     row = await connection.fetchrow(f"SELECT {_LIST_COLUMNS} FROM scoring_rating_list WHERE id = $1{lock}", list_id)
     if row is None:
         raise NotFound("no such rating list", field="list_id", list_id=str(list_id))
@@ -128,7 +130,7 @@ async def draft_list(
     row = await connection.fetchrow(
         f"""
         INSERT INTO scoring_rating_list (id, community_id, period_id, catalogue_id, drafted_by)
-        VALUES ($1, $2, $3, $4, $5) RETURNING {_LIST_COLUMNS}
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING {_LIST_COLUMNS}
         """,
         id,
         period.community_id,
@@ -136,6 +138,8 @@ async def draft_list(
         catalogue.id,
         actor.person_id,
     )
+    if row is None:  # a concurrent draft of this period, or the id is taken elsewhere
+        raise Conflict("the rating list id or the period's list is taken", field="id", id=str(id))
     cards = await connection.fetch(
         """
         SELECT c.person_id, a.credits_posted - a.debits_posted AS total, c.veto_reason IS NOT NULL AS vetoed
@@ -220,7 +224,8 @@ async def file_objection(
     """Object to a member's rating during the notice period; anyone of the community may, the member included."""
     now = now or datetime.now(UTC)
     filer = require_person(actor)
-    rating_list = await get_list(connection, list_id)
+    # Share-locked: finalising (which takes the update lock) waits for this objection and then sees it open.
+    rating_list = await get_list(connection, list_id, for_share=True)
     existing = await connection.fetchrow(f"SELECT {_OBJECTION_COLUMNS} FROM scoring_objection WHERE id = $1", id)
     if existing is not None:
         found = Objection(**dict(existing))
@@ -239,7 +244,7 @@ async def file_objection(
     row = await connection.fetchrow(
         f"""
         INSERT INTO scoring_objection (id, community_id, list_id, person_id, filed_by, reason, filed_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_OBJECTION_COLUMNS}
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING {_OBJECTION_COLUMNS}
         """,
         id,
         rating_list.community_id,
@@ -249,6 +254,8 @@ async def file_objection(
         reason,
         now,
     )
+    if row is None:
+        raise Conflict("this objection id is taken", field="id", id=str(id))
     objection = Objection(**dict(row))
     await audit.record(
         connection,

@@ -13,7 +13,7 @@ import asyncpg
 
 from timebank.access.principal import Principal
 from timebank.community import audit
-from timebank.errors import Conflict, InvalidInput, RuleViolation
+from timebank.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from timebank.ledger import Code, Transfer
 from timebank.scoring import ids
 from timebank.scoring._ledger import issuance_account, post_transfers
@@ -37,8 +37,8 @@ from timebank.scoring.records import (
     get_period,
     lock_card,
     require_leader,
-    require_open,
     require_person,
+    writable_period,
 )
 
 __all__ = [
@@ -50,6 +50,11 @@ __all__ = [
     "submit_item",
     "veto",
 ]
+
+
+#: Bounds the database also holds (scoring_entry CHECKs), refused here first with the field named.
+MAX_QUANTITY = 1000
+MAX_EVIDENCE = 20
 
 
 def _audit_view(entry: Entry) -> dict[str, object]:
@@ -73,7 +78,11 @@ async def _manual_item(connection: asyncpg.Connection, period: Period, day: date
     return catalogue, item
 
 
-def _check_item(item: Item, card: Card, evidence: tuple[str, ...]) -> None:
+def _check_item(item: Item, card: Card, quantity: int, evidence: tuple[str, ...]) -> None:
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"quantity is 1 to {MAX_QUANTITY}", field="quantity")
+    if len(evidence) > MAX_EVIDENCE:
+        raise InvalidInput(f"at most {MAX_EVIDENCE} pieces of evidence", field="evidence")
     if not item.applies_to(card.member_type):
         raise RuleViolation(f"{item.code} does not apply to {card.member_type} members", field="item_code")
     if item.evidence_required and not evidence:
@@ -96,12 +105,11 @@ async def record_item(
 ) -> tuple[Entry, bool]:
     """The branch (or staff, for items staff review) scores a member's item now, within its caps."""
     now = now or datetime.now(UTC)
-    period = await get_period(connection, period_id)
-    require_open(period)
+    period = await writable_period(connection, period_id, ledger=True)
     catalogue, item = await _manual_item(connection, period, occurred_on, item_code)
     card = await lock_card(connection, period.id, person_id)
     require_leader(actor, card, staff_only=item.reviewer is ReviewerScope.community)
-    _check_item(item, card, evidence)
+    _check_item(item, card, quantity, evidence)
     new = NewEntry(id=id, item=item, quantity=quantity, occurred_on=occurred_on, evidence=evidence, note=note)
     entry, created = await insert_posted(
         connection, card, catalogue, new, submitted_by=actor.person_id, decided_by=actor.person_id, now=now
@@ -132,11 +140,10 @@ async def submit_item(
     note: str = "",
 ) -> tuple[Entry, bool]:
     """A member reports an item of their own, with evidence; it counts once the branch (or staff) approves it."""
-    period = await get_period(connection, period_id)
-    require_open(period)
+    period = await writable_period(connection, period_id, ledger=False)
     catalogue, item = await _manual_item(connection, period, occurred_on, item_code)
     card = await card_of(connection, period.id, require_person(actor))
-    _check_item(item, card, evidence)
+    _check_item(item, card, quantity, evidence)
     row = await connection.fetchrow(
         f"""
         INSERT INTO scoring_entry (id, community_id, period_id, person_id, kind, catalogue_id, item_code, quantity,
@@ -158,7 +165,7 @@ async def submit_item(
         note,
     )
     if row is None:
-        existing = await get_entry(connection, id)
+        existing = await _taken(connection, id)
         if (existing.person_id, existing.item_code, existing.quantity, existing.occurred_on) != (
             card.person_id,
             item.code,
@@ -180,12 +187,20 @@ async def submit_item(
     return entry, True
 
 
+async def _taken(connection: asyncpg.Connection, entry_id: uuid.UUID) -> Entry:
+    """The entry an insert collided with; an id taken elsewhere (invisible here) is a conflict, not a 404."""
+    try:
+        return await get_entry(connection, entry_id)
+    except NotFound:
+        raise Conflict("this entry id is taken", field="id", id=str(entry_id)) from None
+
+
 async def _locked_entry(
     connection: asyncpg.Connection, actor: Principal, entry_id: uuid.UUID, *, staff_only: bool | None = None
 ) -> tuple[Card, Entry, Catalogue, Item | None]:
     """Lock the entry's card then the entry, and check the actor decides for the member (never their own)."""
     first = await get_entry(connection, entry_id)
-    require_open(await get_period(connection, first.period_id))
+    await writable_period(connection, first.period_id, ledger=True)
     card = await lock_card(connection, first.period_id, first.person_id)
     entry = await get_entry(connection, entry_id, for_update=True)
     catalogue = await get_catalogue(connection, entry.catalogue_id)
@@ -351,8 +366,7 @@ async def record_appraisal(
     conflict (reverse the first to correct it).
     """
     now = now or datetime.now(UTC)
-    period = await get_period(connection, period_id)
-    require_open(period)
+    period = await writable_period(connection, period_id, ledger=True)
     day = min(max(now.date(), period.starts_on), period.ends_on)
     catalogue = await catalogue_on(connection, period.community_id, day)
     items = catalogue.of_source(ItemSource.appraisal)

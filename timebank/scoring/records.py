@@ -13,6 +13,7 @@ import asyncpg
 
 from timebank.access.principal import Principal, Role
 from timebank.errors import Forbidden, NotFound
+from timebank.scoring._ledger import lock_ledger
 from timebank.scoring.errors import NotEnrolled, PeriodClosed, SelfAssessment
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "require_leader",
     "require_open",
     "require_person",
+    "writable_period",
 ]
 
 _PERIOD_COLUMNS = "id, community_id, name, starts_on, ends_on, status, opened_at, closed_at"
@@ -83,6 +85,23 @@ def require_open(period: Period) -> None:
         raise PeriodClosed(f"period {period.name} is closed", period_id=str(period.id))
 
 
+async def writable_period(connection: asyncpg.Connection, period_id: uuid.UUID, *, ledger: bool) -> Period:
+    """The period, share-locked and open: closing it (which takes the row's update lock) waits for this write,
+    and a write that waited for a close finds the period closed. ``ledger``: the write may post, so take the
+    community's ledger lock first (see ``_ledger.lock_ledger`` for the order of locks).
+    """
+    if ledger:
+        community_id = await connection.fetchval("SELECT community_id FROM scoring_period WHERE id = $1", period_id)
+        if community_id is not None:
+            await lock_ledger(connection, community_id)
+    row = await connection.fetchrow(f"SELECT {_PERIOD_COLUMNS} FROM scoring_period WHERE id = $1 FOR SHARE", period_id)
+    if row is None:
+        raise NotFound("no such assessment period", field="period_id", period_id=str(period_id))
+    period = period_from(row)
+    require_open(period)
+    return period
+
+
 async def card_of(connection: asyncpg.Connection, period_id: uuid.UUID, person_id: uuid.UUID) -> Card:
     row = await connection.fetchrow(
         f"SELECT {_CARD_COLUMNS} FROM scoring_card WHERE period_id = $1 AND person_id = $2", period_id, person_id
@@ -93,11 +112,7 @@ async def card_of(connection: asyncpg.Connection, period_id: uuid.UUID, person_i
 
 
 async def lock_card(connection: asyncpg.Connection, period_id: uuid.UUID, person_id: uuid.UUID) -> Card:
-    """Take the member's score lock for this period: every cap is computed under it.
-
-    Lock order for every scoring write is score card, then the ledger (the community's chain head), so callers
-    that also write ledger transfers must call scoring first in their transaction.
-    """
+    """Take the member's score lock for this period: every cap is computed under it (after the ledger lock)."""
     row = await connection.fetchrow(
         f"SELECT {_CARD_COLUMNS} FROM scoring_card WHERE period_id = $1 AND person_id = $2 FOR UPDATE",
         period_id,

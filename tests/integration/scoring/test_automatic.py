@@ -10,10 +10,12 @@ import pytest
 
 from tests.auth_support import Org
 from tests.integration.scoring.support import build, member, open_year
+from timebank.community.accounts import SystemRole, account_id, community_accounts, open_accounts, system_account_id
 from timebank.db import Database, bound
 from timebank.errors import InvalidInput
-from timebank.ledger import LedgerService
-from timebank.scoring import Credit, CreditOutcome, credit_item, ids
+from timebank.ledger import Asset, Code, LedgerService, Result, Transfer
+from timebank.ledger.store import write_batch
+from timebank.scoring import Credit, CreditOutcome, credit_item, ids, recording
 
 
 async def _credit(database: Database, community: uuid.UUID, person: uuid.UUID, **kwargs: object) -> Credit:
@@ -99,3 +101,55 @@ async def test_a_member_who_joined_after_the_period_opened_is_enrolled_on_first_
     account = await ledger.get_account(ids.period_account_id(setup.community, period.id, newcomer.id))
     assert (credit.outcome, credit.amount) == (CreditOutcome.credited, 4)
     assert account.posted == 60 + 4
+
+
+async def test_crediting_after_ledger_writes_in_the_same_transaction_never_deadlocks(
+    org: Org, database: Database, ledger: LedgerService
+) -> None:
+    """A policy writes its own transfers, then credits the score, while the branch scores the same member."""
+    setup = await build(org, database, members=1)
+    period = await open_year(database, setup)
+    who = setup.members[0].id
+    async with bound(database.pool, [setup.community]) as connection:
+        await open_accounts(connection, community_accounts(setup.community))
+    wrote = asyncio.Event()
+
+    async def policy() -> Credit:
+        async with bound(database.pool, [setup.community]) as connection:
+            points = Transfer(
+                id=uuid.uuid4(),
+                debit_account_id=system_account_id(setup.community, SystemRole.issuance, Asset.points),
+                credit_account_id=account_id(setup.community, "person", who, Asset.points),
+                amount=10,
+                code=Code.service_credit,
+            )
+            assert await write_batch(connection, [points]) == [Result.ok]
+            wrote.set()
+            await asyncio.sleep(0.3)  # the branch's write is now waiting on a lock
+            return await credit_item(
+                connection,
+                community_id=setup.community,
+                person_id=who,
+                item_code="volunteer_hour",
+                source_type="service_record",
+                source_id="record-1",
+                occurred_on=date(2026, 5, 1),
+            )
+
+    async def branch() -> int:
+        await wrote.wait()
+        async with bound(database.pool, [setup.community]) as connection:
+            entry, _ = await recording.record_item(
+                connection,
+                setup.secretary.principal,
+                period.id,
+                id=uuid.uuid4(),
+                person_id=who,
+                item_code="party_day",
+                occurred_on=date(2026, 5, 1),
+            )
+        return entry.amount
+
+    credit, recorded = await asyncio.wait_for(asyncio.gather(policy(), branch()), timeout=10)
+    account = await ledger.get_account(ids.period_account_id(setup.community, period.id, who))
+    assert (credit.outcome, recorded, account.posted) == (CreditOutcome.credited, 2, 63)
