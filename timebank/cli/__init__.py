@@ -10,6 +10,7 @@ from timebank.cli.demo import demo
 from timebank.cli.ledger import ledger
 from timebank.cli.migrate import migrate
 from timebank.cli.people import people
+from timebank.cli.rewards import rewards
 from timebank.cli.serve import serve
 
 __all__ = ["main"]
@@ -30,3 +31,4 @@ main.add_command(contracts)
 main.add_command(ledger)
 main.add_command(people)
 main.add_command(demo)
+main.add_command(rewards)

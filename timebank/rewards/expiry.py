@@ -68,18 +68,24 @@ class ExpiryRun:
     points_expired: int = 0
 
 
-async def expire_points(pool: asyncpg.Pool, *, now: datetime | None = None) -> ExpiryRun:
-    """Run the expiry job over every community whose policy sets a validity; ``now`` is for rehearsals and tests
-    (the ledger still dates its transfers by its own clock)."""
+async def expire_points(
+    pool: asyncpg.Pool, *, community_id: uuid.UUID | None = None, now: datetime | None = None
+) -> ExpiryRun:
+    """Run the expiry job over every community whose policy sets a validity (or only ``community_id``); ``now`` is
+    for rehearsals and tests (the ledger still dates its transfers by its own clock)."""
     async with bound(pool, EVERY_COMMUNITY) as connection:
         communities = [
             row["community_id"]
-            for row in await connection.fetch("SELECT DISTINCT community_id FROM rewards_policy ORDER BY 1")
+            for row in await connection.fetch(
+                "SELECT DISTINCT community_id FROM rewards_policy "
+                "WHERE $1::uuid IS NULL OR community_id = $1 ORDER BY 1",
+                community_id,
+            )
         ]
     run = ExpiryRun()
-    for community_id in communities:
+    for community in communities:
         async with bound(pool, EVERY_COMMUNITY) as connection:
-            step = await _expire_community(connection, community_id, now)
+            step = await _expire_community(connection, community, now)
         if step is not None:
             run = ExpiryRun(
                 communities=run.communities + 1,

@@ -143,18 +143,18 @@ resolutions AS (
 )
 SELECT
     (SELECT coalesce(sum(h.amount), 0) FROM holds h WHERE h.created_at < $2 AND NOT EXISTS
-        (SELECT 1 FROM resolutions r WHERE r.pending_id = h.id AND r.created_at < $2)) AS held_at_start,
-    (SELECT coalesce(sum(amount), 0) FROM holds WHERE created_at >= $2 AND created_at < $3) AS held,
+        (SELECT 1 FROM resolutions r WHERE r.pending_id = h.id AND r.created_at < $2))::bigint AS held_at_start,
+    (SELECT coalesce(sum(amount), 0) FROM holds WHERE created_at >= $2 AND created_at < $3)::bigint AS held,
     (SELECT coalesce(sum(amount) FILTER (WHERE flags & 4 <> 0), 0) FROM resolutions
-        WHERE created_at >= $2 AND created_at < $3) AS posted,
+        WHERE created_at >= $2 AND created_at < $3)::bigint AS posted,
     (SELECT coalesce(sum(CASE WHEN flags & 4 <> 0 THEN hold_amount - amount ELSE hold_amount END), 0)
-        FROM resolutions WHERE created_at >= $2 AND created_at < $3) AS released,
+        FROM resolutions WHERE created_at >= $2 AND created_at < $3)::bigint AS released,
     (SELECT coalesce(sum(h.amount), 0) FROM holds h WHERE h.created_at < $3 AND NOT EXISTS
-        (SELECT 1 FROM resolutions r WHERE r.pending_id = h.id AND r.created_at < $3)) AS held_at_end,
+        (SELECT 1 FROM resolutions r WHERE r.pending_id = h.id AND r.created_at < $3))::bigint AS held_at_end,
     (SELECT coalesce(sum(t.amount), 0) FROM ledger_transfer t
         WHERE t.ref_type = 'mall_return' AND t.created_at >= $2 AND t.created_at < $3
           AND t.ref_id IN (SELECT r.id FROM rewards_return r JOIN rewards_order o ON o.id = r.order_id
-                           WHERE o.station_id = $1)) AS refunded
+                           WHERE o.station_id = $1))::bigint AS refunded
 """
 
 # Points from the goods side: pieces handed over or returned in the period times the price they were ordered at.
@@ -162,12 +162,12 @@ _GOODS_POINTS = """
 SELECT
     (SELECT coalesce(sum(-m.quantity * l.unit_points), 0)
         FROM rewards_stock_movement m JOIN rewards_order_line l ON l.order_id = m.ref_id AND l.item_id = m.item_id
-        WHERE m.station_id = $1 AND m.kind = 'redeem_out' AND m.at >= $2 AND m.at < $3) AS goods_out_points,
+        WHERE m.station_id = $1 AND m.kind = 'redeem_out' AND m.at >= $2 AND m.at < $3)::bigint AS goods_out_points,
     (SELECT coalesce(sum(r.points), 0)
         FROM rewards_stock_movement m JOIN rewards_return r ON r.id = m.ref_id
-        WHERE m.station_id = $1 AND m.kind = 'return_in' AND m.at >= $2 AND m.at < $3) AS goods_returned_points,
+        WHERE m.station_id = $1 AND m.kind = 'return_in' AND m.at >= $2 AND m.at < $3)::bigint AS goods_returned_points,
     (SELECT coalesce(sum(total_points), 0) FROM rewards_order
-        WHERE station_id = $1 AND status IN ('placed', 'approved')) AS open_orders_points
+        WHERE station_id = $1 AND status IN ('placed', 'approved'))::bigint AS open_orders_points
 """
 
 
