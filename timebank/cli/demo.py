@@ -89,7 +89,7 @@ def sheet(file: Path, rows: int, errors: int, seed: int) -> None:
         write_csv(sample, file)
     click.echo(f"wrote {rows} rows to {file}")
     for planted in sample.planted:
-        click.echo(f"planted: row {planted.row}, {planted.column.label}: {planted.problem}")
+        click.echo(f"planted: row {planted.row}, {planted.column.label}: {planted.spoilt}")
 
 
 @asynccontextmanager

@@ -82,11 +82,13 @@ _REFERENCE_DAY = dt.date(2026, 1, 1)
 
 @dataclass(frozen=True, slots=True)
 class PlantedError:
-    """A spoilt cell: its row as the spreadsheet numbers it, its column, and words the report must contain."""
+    """A spoilt cell: its row as the spreadsheet numbers it, its column, words the report must contain, and how
+    it was spoilt (for people reading the list)."""
 
     row: int
     column: Column
     problem: str
+    spoilt: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,18 +173,33 @@ def _party_and_skills(age: int, compound: str, rng: random.Random) -> list[str]:
 
 def _spoil(body: list[list[str]], index: int, n: int, rng: random.Random) -> PlantedError:
     row = body[index]
-    spoilers: tuple[tuple[Column, str, Callable[[], str]], ...] = (
-        (Column.id_number, "should be", lambda: _wrong_check_character(row[_AT[Column.id_number]])),
-        (Column.phone, "11 digits, has 10", lambda: f"13{rng.randrange(10**8):08d}"),
-        (Column.name, "missing", lambda: ""),
-        (Column.household_kind, "unknown value", lambda: "独居"),
-        (Column.id_number, f"the same person as row {index + 1}", lambda: body[index - 1][_AT[Column.id_number]]),
-        (Column.id_number, "is not a date", lambda: _impossible_birth_date(row[_AT[Column.id_number]])),
-        (Column.unit, "missing: a dual-registered member", lambda: ""),
-        (Column.room, "go together", lambda: ""),
-        (Column.branch, "only for party members", lambda: f"{row[_AT[Column.compound]]}党支部"),
+    spoilers: tuple[tuple[Column, str, str, Callable[[], str]], ...] = (
+        (Column.id_number, "should be", "a digit mistyped", lambda: _wrong_check_character(row[_AT[Column.id_number]])),
+        (Column.phone, "11 digits, has 10", "a digit left out", lambda: f"13{rng.randrange(10**8):08d}"),
+        (Column.name, "missing", "left empty", lambda: ""),
+        (Column.household_kind, "unknown value", "an unknown word", lambda: "独居"),
+        (
+            Column.id_number,
+            f"the same person as row {index + 1}",
+            "the row above's number",
+            lambda: body[index - 1][_AT[Column.id_number]],
+        ),
+        (
+            Column.id_number,
+            "is not a date",
+            "born on 30 February",
+            lambda: _impossible_birth_date(row[_AT[Column.id_number]]),
+        ),
+        (Column.unit, "missing: a dual-registered member", "双报到党员 without a unit", lambda: ""),
+        (Column.room, "go together", "left empty", lambda: ""),
+        (
+            Column.branch,
+            "only for party members",
+            "given for someone who is no party member",
+            lambda: f"{row[_AT[Column.compound]]}党支部",
+        ),
     )
-    column, problem, spoilt = spoilers[n % len(spoilers)]
+    column, problem, how, spoilt = spoilers[n % len(spoilers)]
     if column is Column.unit:
         row[_AT[Column.member_type]] = "双报到党员"
     if column in (Column.room, Column.branch):
@@ -192,7 +209,7 @@ def _spoil(body: list[list[str]], index: int, n: int, rng: random.Random) -> Pla
             row[_AT[party_column]] = ""
     row[_AT[column]] = spoilt()
     # Spreadsheet numbering: the header is row 1, so body[index] is row index + 2.
-    return PlantedError(index + 2, column, problem)
+    return PlantedError(index + 2, column, problem, how)
 
 
 def _wrong_check_character(number: str) -> str:
