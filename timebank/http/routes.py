@@ -7,6 +7,9 @@ from litestar.types import ControllerRouterHandler
 from timebank.http.controllers.auth import AuthController
 from timebank.http.controllers.community import CommunityController, PeopleController
 from timebank.http.controllers.ledger import LedgerController
+from timebank.http.controllers.volunteering import ActivitiesController
+from timebank.http.controllers.volunteering_records import ServiceRecordsController
+from timebank.http.controllers.volunteering_time_bank import TimeBankController
 
 __all__ = ["API_CONTROLLERS"]
 
@@ -15,4 +18,7 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     AuthController,
     CommunityController,
     PeopleController,
+    ActivitiesController,
+    ServiceRecordsController,
+    TimeBankController,
 ]

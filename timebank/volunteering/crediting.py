@@ -16,8 +16,15 @@ import asyncpg
 
 from timebank.access.principal import Principal
 from timebank.community import audit
-from timebank.community.accounts import SystemRole, account_id, open_accounts, person_accounts, system_account_id
-from timebank.errors import Conflict, RuleViolation
+from timebank.community.accounts import (
+    SystemRole,
+    account_id,
+    community_accounts,
+    open_accounts,
+    person_accounts,
+    system_account_id,
+)
+from timebank.errors import Conflict, NotFound, RuleViolation
 from timebank.ledger import Asset, Code, Result
 from timebank.volunteering.anomalies import LEDGER_REFUSED
 from timebank.volunteering.policy import EarningPolicy, community_lock, policy_at
@@ -66,6 +73,7 @@ async def plan_approval(
     record_id: uuid.UUID,
     *,
     acknowledge_anomalies: bool = False,
+    community_id: uuid.UUID | None = None,
 ) -> list[Planned]:
     """Approve a record and plan its credits; approving an approved record returns its plan, a credited one none.
 
@@ -75,6 +83,8 @@ async def plan_approval(
         Conflict: rejected or corrected.
     """
     record = await get_record(connection, record_id, lock=True)
+    if community_id is not None and record.community_id != community_id:
+        raise NotFound("no such service record in this community", field="record_ids", record_id=str(record_id))
     if record.status == "credited":
         return []
     if record.status == "approved":
@@ -120,7 +130,14 @@ async def plan_credits(
         record.community_id,
     )
     party_member = bool(facts["party_member"])
-    await open_accounts(connection, person_accounts(record.community_id, record.person_id, party_member=party_member))
+    # Communities and people made outside the community services (imports, fixtures) may lack accounts yet.
+    await open_accounts(
+        connection,
+        [
+            *community_accounts(record.community_id),
+            *person_accounts(record.community_id, record.person_id, party_member=party_member),
+        ],
+    )
     usage = await _usage(connection, record, credited_back)
     earnings = price(
         policy,

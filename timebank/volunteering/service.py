@@ -85,6 +85,10 @@ class Volunteering:
         async with self.bound(actor) as connection:
             return await activities.publish_activity(connection, actor, community_id, new)
 
+    async def cancel_activity(self, actor: Principal, activity_id: uuid.UUID) -> activities.Activity:
+        async with self.bound(actor) as connection:
+            return await activities.cancel_activity(connection, actor, activity_id)
+
     async def sign_up(
         self, actor: Principal, activity_id: uuid.UUID, person_id: uuid.UUID
     ) -> tuple[signups.Signup, bool]:
@@ -150,13 +154,20 @@ class Volunteering:
         return outcomes
 
     async def approve(
-        self, actor: Principal, record_ids: Sequence[uuid.UUID], *, acknowledge_anomalies: bool = False
+        self,
+        actor: Principal,
+        record_ids: Sequence[uuid.UUID],
+        *,
+        acknowledge_anomalies: bool = False,
+        community_id: uuid.UUID | None = None,
     ) -> list[ApprovalOutcome]:
         """Approve records one by one; each answers for itself, so one held record does not stop the rest."""
         outcomes = []
         for record_id in dict.fromkeys(record_ids):
             try:
-                record = await self._approve_one(actor, record_id, acknowledge_anomalies=acknowledge_anomalies)
+                record = await self._approve_one(
+                    actor, record_id, acknowledge_anomalies=acknowledge_anomalies, community_id=community_id
+                )
             except TimebankError as exc:
                 outcomes.append(ApprovalOutcome(record_id=record_id, status=None, problem=exc.code, detail=exc.detail))
             else:
@@ -169,11 +180,16 @@ class Volunteering:
         return await self._approve_one(actor, record_id, acknowledge_anomalies=acknowledge_anomalies)
 
     async def _approve_one(
-        self, actor: Principal, record_id: uuid.UUID, *, acknowledge_anomalies: bool
+        self,
+        actor: Principal,
+        record_id: uuid.UUID,
+        *,
+        acknowledge_anomalies: bool,
+        community_id: uuid.UUID | None = None,
     ) -> ServiceRecord:
         async with self.bound(actor) as connection:
             planned = await crediting.plan_approval(
-                connection, actor, record_id, acknowledge_anomalies=acknowledge_anomalies
+                connection, actor, record_id, acknowledge_anomalies=acknowledge_anomalies, community_id=community_id
             )
             if not planned:
                 return await records.get_record(connection, record_id)
@@ -254,14 +270,15 @@ class Volunteering:
         from_person_id: uuid.UUID | None = None,
         to_person_id: uuid.UUID | None = None,
         memo: str = "",
-    ) -> time_bank.Movement:
-        """Gift, donate or grant coins; the id makes a retry return the first outcome.
+    ) -> tuple[time_bank.Movement, bool]:
+        """Gift, donate or grant coins, and whether this request made the movement; the id makes a retry return the
+        first outcome.
 
         Raises:
             MovementRefused: the ledger refused it (e.g. the giver holds fewer coins).
         """
         async with self.bound(actor) as connection:
-            movement = await time_bank.plan_movement(
+            movement, is_new = await time_bank.plan_movement(
                 connection,
                 actor,
                 community_id,
@@ -281,7 +298,7 @@ class Volunteering:
             raise time_bank.MovementRefused(
                 f"the ledger refused the {movement.kind}: {movement.outcome}", field="amount", result=movement.outcome
             )
-        return movement
+        return movement, is_new
 
     async def coin_account(
         self, actor: Principal, community_id: uuid.UUID, person_id: uuid.UUID

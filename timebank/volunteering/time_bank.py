@@ -16,7 +16,7 @@ import asyncpg
 
 from timebank.access.principal import Principal
 from timebank.community import audit
-from timebank.community.accounts import SystemRole, account_id, system_account_id
+from timebank.community.accounts import SystemRole, account_id, community_accounts, open_accounts, system_account_id
 from timebank.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from timebank.ledger import Asset, Code, Result
 from timebank.volunteering.crediting import coin_balance, person_lock
@@ -178,8 +178,9 @@ async def plan_movement(
     to_person_id: uuid.UUID | None = None,
     memo: str = "",
     now: datetime,
-) -> Movement:
-    """Check and record a gift, donation or grant; the same id again returns the movement as it stands.
+) -> tuple[Movement, bool]:
+    """Check and record a gift, donation or grant, and whether it is new; the same id again returns the movement as
+    it stands.
 
     Raises:
         InvalidInput: no positive amount, or a giver who is also the recipient.
@@ -203,13 +204,14 @@ async def plan_movement(
             amount,
         ):
             raise Conflict("this movement id was used for a different movement", field="id")
-        return movement
+        return movement, False
     for field, person in (("from_person_id", from_person_id), ("to_person_id", to_person_id)):
         if person is not None and await connection.fetchval("SELECT 1 FROM person WHERE id = $1", person) is None:
             raise NotFound("no such person", field=field)
     for person in sorted(p for p in (from_person_id, to_person_id) if p is not None):
         await person_lock(connection, person)
     pool = system_account_id(community_id, SystemRole.donation_pool, Asset.time_coins)
+    await open_accounts(connection, community_accounts(community_id))
     if kind == "gift":
         giver, recipient = _required(from_person_id, "from_person_id"), _required(to_person_id, "to_person_id")
         await _check_lineal(connection, giver, recipient)
@@ -256,7 +258,7 @@ async def plan_movement(
             "amount": amount,
         },
     )
-    return movement
+    return movement, True
 
 
 async def settle_movement(connection: asyncpg.Connection, movement_id: uuid.UUID, failure: Result | None) -> Movement:

@@ -48,7 +48,7 @@ async def test_gift_to_a_verified_lineal_relative_only(
         )
     gift = uuid.uuid4()
     for _ in range(2):  # a retry gifts once
-        moved = await volunteering.move_coins(
+        moved, _ = await volunteering.move_coins(
             me, hood.community, id=gift, kind="gift", amount=90, from_person_id=daughter, to_person_id=mother
         )
         assert moved.status == "posted"
