@@ -292,8 +292,11 @@ CREATE INDEX order_event_order ON order_event (order_id, id);
 -- The building and compound follow from the most specific place given, so they can never disagree.
 CREATE FUNCTION marketplace_fill_place() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_TABLE_NAME = 'need' AND NEW.household_id IS NOT NULL THEN
-        NEW.building_id := (SELECT building_id FROM household WHERE id = NEW.household_id);
+    -- Nested, not AND-ed: PL/pgSQL would resolve NEW.household_id on tables that have no such column.
+    IF TG_TABLE_NAME = 'need' THEN
+        IF NEW.household_id IS NOT NULL THEN
+            NEW.building_id := (SELECT building_id FROM household WHERE id = NEW.household_id);
+        END IF;
     END IF;
     IF NEW.building_id IS NOT NULL THEN
         NEW.compound_id := (SELECT compound_id FROM building WHERE id = NEW.building_id);

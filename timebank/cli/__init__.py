@@ -9,6 +9,7 @@ from timebank.cli.contracts import contracts
 from timebank.cli.demo import demo
 from timebank.cli.ledger import ledger
 from timebank.cli.migrate import migrate
+from timebank.cli.orders import orders
 from timebank.cli.people import people
 from timebank.cli.rewards import rewards
 from timebank.cli.serve import serve
@@ -32,3 +33,4 @@ main.add_command(ledger)
 main.add_command(people)
 main.add_command(demo)
 main.add_command(rewards)
+main.add_command(orders)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from click.testing import CliRunner
 
 from tests.integration.marketplace.conftest import Neighbourhood, as_system
 from timebank.db import Database
@@ -119,3 +124,28 @@ async def test_the_limits_come_from_the_policy_the_order_was_placed_under(
         )
     order_id = await _order(database, hood, household=hood.household)
     assert await _sweep(database, now + timedelta(hours=3), [order_id]) == [(order_id, "compound", "community")]
+
+
+@pytest.fixture(name="overdue_order")
+async def fx_overdue_order(database: Database, hood: Neighbourhood) -> uuid.UUID:
+    return await _order(database, hood, household=hood.household)
+
+
+def test_the_escalate_command_runs_the_sweeper(database_url: str, overdue_order: uuid.UUID) -> None:
+    from timebank.cli import main
+
+    as_of = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S%z")
+    result = CliRunner().invoke(
+        main, ["orders", "escalate", "--as-of", as_of], env={"TIMEBANK_DATABASE_URL": database_url}
+    )
+    assert result.exit_code == 0, result.output
+    assert "compound → community" in result.output
+
+    async def tier() -> str:
+        connection = await asyncpg.connect(database_url)
+        try:
+            return str(await connection.fetchval("SELECT tier FROM service_order WHERE id = $1", overdue_order))
+        finally:
+            await connection.close()
+
+    assert asyncio.run(tier()) == "community"
