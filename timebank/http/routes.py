@@ -7,6 +7,9 @@ from litestar.types import ControllerRouterHandler
 from timebank.http.controllers.auth import AuthController
 from timebank.http.controllers.community import CommunityController, PeopleController
 from timebank.http.controllers.ledger import LedgerController
+from timebank.http.controllers.scoring import ScoringController
+from timebank.http.controllers.scoring_members import ScoringMembersController
+from timebank.http.controllers.scoring_records import ScoringRecordsController
 from timebank.http.controllers.volunteering import ActivitiesController
 from timebank.http.controllers.volunteering_records import ServiceRecordsController
 from timebank.http.controllers.volunteering_time_bank import TimeBankController
@@ -18,6 +21,9 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     AuthController,
     CommunityController,
     PeopleController,
+    ScoringController,
+    ScoringMembersController,
+    ScoringRecordsController,
     ActivitiesController,
     ServiceRecordsController,
     TimeBankController,

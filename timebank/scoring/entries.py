@@ -55,7 +55,7 @@ class Entry:
     created_at: datetime
 
     @property
-    def capped_away(self) -> int:
+    def capped(self) -> int:
         """What a cap kept from counting (0 unless posted short of what was requested)."""
         return self.requested - self.amount if self.status in ("posted", "reversed") else 0
 

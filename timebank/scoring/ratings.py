@@ -286,6 +286,7 @@ async def resolve_objection(
         InvalidInput: ``new_stars`` is missing when upheld, given when dismissed, or not a level of the list.
     """
     now = now or datetime.now(UTC)
+    require_person(actor)  # the branch answers for its resolution: a person, never a job
     row = await connection.fetchrow(
         f"SELECT {_OBJECTION_COLUMNS} FROM scoring_objection WHERE id = $1 FOR UPDATE", objection_id
     )

@@ -221,6 +221,7 @@ async def approve_entry(
 ) -> Entry:
     """Approve a member's report: it posts now, within the caps as they stand now. Approving again is a replay."""
     now = now or datetime.now(UTC)
+    require_person(actor)  # a report is decided by someone who answers for it, never by a job
     card, entry, catalogue, item = await _locked_entry(connection, actor, entry_id)
     if entry.status == "posted" and entry.decided_by == actor.person_id:
         return entry
@@ -275,6 +276,7 @@ async def reject_entry(
 ) -> Entry:
     """Reject a member's report, saying why; rejecting again is a replay."""
     now = now or datetime.now(UTC)
+    require_person(actor)
     card, entry, _, _ = await _locked_entry(connection, actor, entry_id)
     if entry.status == "rejected":
         return entry

@@ -107,8 +107,14 @@ async def card_of(connection: asyncpg.Connection, period_id: uuid.UUID, person_i
         f"SELECT {_CARD_COLUMNS} FROM scoring_card WHERE period_id = $1 AND person_id = $2", period_id, person_id
     )
     if row is None:
-        raise NotEnrolled("the person is not enrolled in this period", field="person_id", person_id=str(person_id))
+        raise await _no_card(connection, period_id, person_id)
     return card_from(row)
+
+
+async def _no_card(connection: asyncpg.Connection, period_id: uuid.UUID, person_id: uuid.UUID) -> Exception:
+    """Why there is no card: no such period (or not visible), or the person is not enrolled in it."""
+    await get_period(connection, period_id)
+    return NotEnrolled("the person is not enrolled in this period", field="person_id", person_id=str(person_id))
 
 
 async def lock_card(connection: asyncpg.Connection, period_id: uuid.UUID, person_id: uuid.UUID) -> Card:
@@ -119,7 +125,7 @@ async def lock_card(connection: asyncpg.Connection, period_id: uuid.UUID, person
         person_id,
     )
     if row is None:
-        raise NotEnrolled("the person is not enrolled in this period", field="person_id", person_id=str(person_id))
+        raise await _no_card(connection, period_id, person_id)
     return card_from(row)
 
 
