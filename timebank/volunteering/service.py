@@ -198,14 +198,24 @@ class Volunteering:
             return await crediting.settle(connection, record_id, failure)
 
     async def settle_pending(self, actor: Principal, *, limit: int = 100) -> int:
-        """Post the plans of records left approved (a crash between planning and posting); returns how many."""
+        """Post what a crash left planned but unposted (approved records, time bank movements); returns how many."""
         async with self.bound(actor) as connection:
             rows = await connection.fetch(
                 "SELECT id FROM service_record WHERE status = 'approved' ORDER BY approved_at LIMIT $1", limit
             )
         for row in rows:
             await self._approve_one(actor, row["id"], acknowledge_anomalies=False)
-        return len(rows)
+        async with self.bound(actor) as connection:
+            movements = await connection.fetch(
+                "SELECT id FROM time_bank_movement WHERE status = 'planned' ORDER BY created_at LIMIT $1", limit
+            )
+        for row in movements:
+            async with self.bound(actor) as connection:
+                movement = await time_bank.get_movement(connection, row["id"])
+            failure = await post_chain(self.ledger, [movement.planned()])
+            async with self.bound(actor) as connection:
+                await time_bank.settle_movement(connection, movement.id, failure)
+        return len(rows) + len(movements)
 
     async def amend(
         self, actor: Principal, record_id: uuid.UUID, started_at: datetime, ended_at: datetime, note: str = ""

@@ -34,6 +34,7 @@ __all__ = [
     "NotLinealRelatives",
     "OverStorageCap",
     "coin_account",
+    "get_movement",
     "grant_candidates",
     "may_redeem",
     "plan_movement",
@@ -259,6 +260,13 @@ async def plan_movement(
         },
     )
     return movement, True
+
+
+async def get_movement(connection: asyncpg.Connection, movement_id: uuid.UUID) -> Movement:
+    row = await connection.fetchrow(f"SELECT {_COLUMNS} FROM time_bank_movement WHERE id = $1", movement_id)
+    if row is None:
+        raise NotFound("no such movement", field="id")
+    return Movement(**dict(row))
 
 
 async def settle_movement(connection: asyncpg.Connection, movement_id: uuid.UUID, failure: Result | None) -> Movement:

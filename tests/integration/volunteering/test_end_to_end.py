@@ -19,11 +19,12 @@ from tests.integration.volunteering.conftest import (
     balances,
     serve,
 )
+from timebank.access.principal import Principal
 from timebank.community.accounts import SystemRole, system_account_id
 from timebank.db import Database, bound
 from timebank.errors import Conflict
 from timebank.ledger import Asset, Code, LedgerService
-from timebank.volunteering.crediting import RecordHeld, RecordNotCreditable
+from timebank.volunteering.crediting import RecordHeld, RecordNotCreditable, plan_approval
 from timebank.volunteering.policy import DEFAULT_RULES
 from timebank.volunteering.records import list_records
 from timebank.volunteering.service import Volunteering
@@ -245,3 +246,17 @@ async def test_a_correction_reverses_and_reposts_and_both_stay_visible(
 
 async def _ids_of(database: Database, record_id: uuid.UUID) -> list[asyncpg.Record]:
     return await database.pool.fetch("SELECT id FROM ledger_transfer WHERE ref_id = $1", record_id)
+
+
+async def test_a_crash_between_planning_and_posting_is_settled_once(
+    database: Database, hood: Neighbourhood, volunteering: Volunteering, ledger: LedgerService, clock: Clock
+) -> None:
+    han = await add_volunteer(database, hood, "韩梅")
+    record = await serve(volunteering, clock, hood, han, starts_at=DAY_ONE, minutes=60)
+    async with bound(database.pool, [hood.community]) as connection:  # planned, then the process died
+        planned = await plan_approval(connection, hood.staff, record)
+    assert len(planned) == 3
+    assert (await balances(ledger, hood, han))["time_coins"] == 0
+    assert await volunteering.settle_pending(Principal.system("test")) >= 1
+    assert await volunteering.settle_pending(Principal.system("test")) == 0
+    assert (await balances(ledger, hood, han))["time_coins"] == 60
