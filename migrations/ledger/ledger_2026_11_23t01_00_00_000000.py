@@ -102,7 +102,8 @@ CREATE TABLE ledger_transfer (
 
 CREATE UNIQUE INDEX ledger_transfer_debit_entry ON ledger_transfer (debit_account_id, debit_version);
 CREATE UNIQUE INDEX ledger_transfer_credit_entry ON ledger_transfer (credit_account_id, credit_version);
-CREATE UNIQUE INDEX ledger_transfer_chain_order ON ledger_transfer (community_id, seq);
+-- Rows land in seq order (append-only), so a block range index finds a chain block's rows at almost no write cost.
+CREATE INDEX ledger_transfer_seq ON ledger_transfer USING brin (seq) WITH (pages_per_range = 16, autosummarize = on);
 -- A pending transfer is posted or voided once; a transfer is reversed once.
 CREATE UNIQUE INDEX ledger_transfer_resolves_once ON ledger_transfer (pending_id) WHERE pending_id IS NOT NULL;
 CREATE UNIQUE INDEX ledger_transfer_reversed_once ON ledger_transfer (reverses_id) WHERE reverses_id IS NOT NULL;
@@ -117,6 +118,7 @@ CREATE TABLE ledger_transfer_failure (
     created_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- The head of each community's chain: the last block's number and hash (last_seq: the highest seq sealed).
 CREATE TABLE ledger_chain_head (
     community_id uuid PRIMARY KEY,
     block_no bigint NOT NULL DEFAULT 0,
@@ -124,11 +126,14 @@ CREATE TABLE ledger_chain_head (
     hash bytea NOT NULL DEFAULT '\x'::bytea
 );
 
+-- One block per community per inserting statement: the transfers whose seq is in `seqs` (concurrent batches of a
+-- community draw seqs from one sequence, so a block's seqs may interleave with another's; they never overlap).
 CREATE TABLE ledger_seal (
     community_id uuid NOT NULL,
     block_no bigint NOT NULL,
     first_seq bigint NOT NULL,
     last_seq bigint NOT NULL,
+    seqs int8multirange NOT NULL,
     transfer_count integer NOT NULL,
     prev_hash bytea NOT NULL,
     hash bytea NOT NULL,
@@ -166,6 +171,7 @@ DECLARE
     unfounded integer;
     block record;
     head ledger_chain_head;
+    digest bytea;
 BEGIN
     -- A post or void names a hold on the same accounts, never for more than it held, and a post comes before the
     -- hold's timeout; a reversal names a posted transfer, with the accounts swapped and the same amount.
@@ -251,8 +257,12 @@ BEGIN
             USING ERRCODE = 'check_violation';
     END IF;
 
+    -- Seal each community's rows as one block. The digests are computed first; the head is locked last and only to
+    -- link the block (accounts before chain heads, heads by community: one global lock order), so concurrent
+    -- batches of one community overlap everywhere but in this short step and their commits.
     FOR block IN
         SELECT n.community_id, min(n.seq) AS first_seq, max(n.seq) AS last_seq, count(*) AS transfers,
+               range_agg(int8range(n.seq, n.seq, '[]')) AS seqs,
                string_agg(ledger_transfer_digest_text(n::ledger_transfer), E'\n' ORDER BY n.seq) AS digests
         FROM inserted n GROUP BY n.community_id ORDER BY n.community_id
     LOOP
@@ -260,16 +270,12 @@ BEGIN
         IF NOT FOUND THEN
             INSERT INTO ledger_chain_head (community_id) VALUES (block.community_id) RETURNING * INTO head;
         END IF;
-        -- Writers take the head lock before inserting, so a community's blocks never interleave.
-        IF block.first_seq <= head.last_seq THEN
-            RAISE EXCEPTION 'ledger: transfers of community % inserted out of chain order', block.community_id
-                USING ERRCODE = 'serialization_failure';
-        END IF;
-        INSERT INTO ledger_seal (community_id, block_no, first_seq, last_seq, transfer_count, prev_hash, hash)
-        VALUES (block.community_id, head.block_no + 1, block.first_seq, block.last_seq, block.transfers, head.hash,
-                ledger_block_hash(head.hash, block.digests));
+        digest := ledger_block_hash(head.hash, block.digests);
+        INSERT INTO ledger_seal (community_id, block_no, first_seq, last_seq, seqs, transfer_count, prev_hash, hash)
+        VALUES (block.community_id, head.block_no + 1, block.first_seq, block.last_seq, block.seqs, block.transfers,
+                head.hash, digest);
         UPDATE ledger_chain_head
-        SET block_no = head.block_no + 1, last_seq = block.last_seq, hash = ledger_block_hash(head.hash, block.digests)
+        SET block_no = head.block_no + 1, last_seq = greatest(head.last_seq, block.last_seq), hash = digest
         WHERE community_id = block.community_id;
     END LOOP;
     RETURN NULL;
@@ -278,6 +284,78 @@ $$;
 
 CREATE TRIGGER ledger_transfer_apply AFTER INSERT ON ledger_transfer
     REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ledger_apply_transfers();
+
+-- Everything a batch is decided on, in one round trip: the transfers that posts, voids and reversals name (read
+-- first, as their accounts are locked too), every account locked in id order (the global lock order), then, under
+-- those locks, the batch ids already stored or remembered as failed, how each named transfer was resolved, and the
+-- clock. kind: 0 clock, 1 account, 2 transfer, 3 remembered failure, 4 a hold's resolution, 5 a reversal's target.
+CREATE FUNCTION ledger_read_batch(ids uuid[], account_ids uuid[], targets uuid[])
+RETURNS TABLE (
+    kind smallint, id uuid, community_id uuid, asset smallint, flags smallint, floor bigint, cap bigint,
+    debits_posted bigint, credits_posted bigint, debits_pending bigint, credits_pending bigint, version bigint,
+    closed boolean, debit_account_id uuid, credit_account_id uuid, amount bigint, code smallint, pending_id uuid,
+    timeout_at timestamptz, reverses_id uuid, ref_type text, ref_id uuid, policy_version integer, memo text,
+    created_at timestamptz, result smallint
+)
+LANGUAGE plpgsql SET search_path = public SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+#variable_conflict use_column
+DECLARE
+    named uuid[] := '{}';
+BEGIN
+    IF cardinality(targets) > 0 THEN
+        RETURN QUERY
+        SELECT 2::smallint, t.id, t.community_id, t.asset, t.flags, NULL::bigint, NULL::bigint, NULL::bigint,
+               NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, t.debit_account_id,
+               t.credit_account_id, t.amount, t.code, t.pending_id, t.timeout_at, t.reverses_id, t.ref_type, t.ref_id,
+               t.policy_version, t.memo, t.created_at, NULL::smallint
+        FROM unnest(targets) AS q(id) JOIN ledger_transfer t ON t.id = q.id;
+        SELECT coalesce(array_agg(x), '{}') INTO named
+        FROM unnest(targets) AS q(id) JOIN ledger_transfer t ON t.id = q.id,
+             unnest(ARRAY[t.debit_account_id, t.credit_account_id]) AS x;
+    END IF;
+
+    RETURN QUERY
+    SELECT 1::smallint, a.id, a.community_id, a.asset, a.flags, a.floor, a.cap, a.debits_posted, a.credits_posted,
+           a.debits_pending, a.credits_pending, a.version, a.closed, NULL::uuid, NULL::uuid, NULL::bigint,
+           NULL::smallint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::text, NULL::uuid, NULL::integer,
+           NULL::text, NULL::timestamptz, NULL::smallint
+    FROM (SELECT DISTINCT x FROM unnest(account_ids || named) AS x) AS q JOIN ledger_account a ON a.id = q.x
+    ORDER BY a.id FOR UPDATE OF a;
+
+    -- From here on every statement sees what committed before the locks were granted.
+    RETURN QUERY
+    SELECT 2::smallint, t.id, t.community_id, t.asset, t.flags, NULL::bigint, NULL::bigint, NULL::bigint,
+           NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, t.debit_account_id,
+           t.credit_account_id, t.amount, t.code, t.pending_id, t.timeout_at, t.reverses_id, t.ref_type, t.ref_id,
+           t.policy_version, t.memo, t.created_at, NULL::smallint
+    FROM unnest(ids) AS q(id) JOIN ledger_transfer t ON t.id = q.id;
+    RETURN QUERY
+    SELECT 3::smallint, f.id, NULL::uuid, NULL::smallint, NULL::smallint, NULL::bigint, NULL::bigint, NULL::bigint,
+           NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, NULL::uuid, NULL::uuid,
+           NULL::bigint, NULL::smallint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::text, NULL::uuid,
+           NULL::integer, NULL::text, NULL::timestamptz, f.result
+    FROM unnest(ids) AS q(id) JOIN ledger_transfer_failure f ON f.id = q.id;
+    IF cardinality(targets) > 0 THEN
+        RETURN QUERY
+        SELECT CASE WHEN r.pending_id = q.id THEN 4::smallint ELSE 5::smallint END, q.id, NULL::uuid,
+               NULL::smallint, r.flags, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+               NULL::bigint, NULL::bigint, NULL::boolean, NULL::uuid, NULL::uuid, NULL::bigint, NULL::smallint,
+               NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::text, NULL::uuid, NULL::integer, NULL::text,
+               NULL::timestamptz, NULL::smallint
+        FROM unnest(targets) AS q(id)
+        JOIN LATERAL (
+            SELECT p.pending_id, p.flags FROM ledger_transfer p WHERE p.pending_id = q.id
+            UNION ALL
+            SELECT v.pending_id, v.flags FROM ledger_transfer v WHERE v.reverses_id = q.id
+        ) AS r ON true;
+    END IF;
+    RETURN QUERY
+    SELECT 0::smallint, NULL::uuid, NULL::uuid, NULL::smallint, NULL::smallint, NULL::bigint, NULL::bigint,
+           NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, NULL::uuid,
+           NULL::uuid, NULL::bigint, NULL::smallint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::text,
+           NULL::uuid, NULL::integer, NULL::text, clock_timestamp(), NULL::smallint;
+END
+$$;
 
 CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -329,7 +407,8 @@ INSERT INTO ledger_code (code, name, description) VALUES
 BACKWARDS = """
 DROP FUNCTION ledger_transfer_digest_text(ledger_transfer);
 DROP TABLE ledger_seal, ledger_chain_head, ledger_transfer_failure, ledger_transfer, ledger_account, ledger_code;
-DROP FUNCTION ledger_apply_transfers(), ledger_refuse_change(), ledger_block_hash(bytea, text);
+DROP FUNCTION ledger_apply_transfers(), ledger_refuse_change(), ledger_block_hash(bytea, text),
+    ledger_read_batch(uuid[], uuid[], uuid[]);
 """
 
 

@@ -6,9 +6,11 @@ it once, and a hot account (the community's issuance account) is locked once per
 transfer. The ledger's batch write already decides each transfer on its own (one result per transfer, linked chains
 all-or-nothing), so grouping strangers changes throughput, never outcomes.
 
-How: callers enqueue; ``writers`` tasks each take the first waiting item, yield once so producers already running
-can enqueue too, then drain up to ``max_batch`` transfers without waiting and write them. There is no timer: when
-the queue is quiet a transfer is written at once; under load, batches grow by themselves while the writers are busy.
+How: callers enqueue; a free writer takes everything waiting (up to ``max_batch`` transfers) and writes it. One
+writer collects at a time, and it yields once before taking, so every producer already running gets into the batch
+and no second writer splits it into a straggler batch that would only queue behind the first on the same locks.
+There is no timer: when the queue is quiet a transfer is written at once; under load, batches grow by themselves
+while the writers are busy, and a second writer takes what arrives while the first one writes.
 
 An acknowledgement means committed: :meth:`TransferBatcher.submit` resolves only after the write of the batch holding
 the transfer returned. If that write raises, every caller of the batch gets the exception (the outcome is then
@@ -58,6 +60,8 @@ class TransferBatcher:
         self._waiting: deque[_Waiting] = deque()
         # Set whenever something is enqueued (or on stop); an idle writer clears it before it sleeps.
         self._arrived = asyncio.Event()
+        # Held by the writer gathering the next batch; the other writers queue for it.
+        self._collecting = asyncio.Lock()
         self._writers: list[asyncio.Task[None]] = []
         self._accepting = False
 
@@ -116,19 +120,20 @@ class TransferBatcher:
 
     async def _run_writer(self) -> None:
         while True:
-            while not self._waiting:
-                if not self._accepting:
-                    return
-                self._arrived.clear()
-                await self._arrived.wait()
-            batch = [self._waiting.popleft()]
-            size = len(batch[0].transfers)
-            # One turn of the event loop lets callers that are already running enqueue: free grouping, no timer.
-            await asyncio.sleep(0)
-            while self._waiting and size + len(self._waiting[0].transfers) <= self._max_batch:
-                waiting = self._waiting.popleft()
-                batch.append(waiting)
-                size += len(waiting.transfers)
+            async with self._collecting:
+                while not self._waiting:
+                    if not self._accepting:
+                        return
+                    self._arrived.clear()
+                    await self._arrived.wait()
+                # One turn of the event loop lets callers that are already running enqueue: free grouping, no timer.
+                await asyncio.sleep(0)
+                batch = [self._waiting.popleft()]
+                size = len(batch[0].transfers)
+                while self._waiting and size + len(self._waiting[0].transfers) <= self._max_batch:
+                    waiting = self._waiting.popleft()
+                    batch.append(waiting)
+                    size += len(waiting.transfers)
             await self._write_batch(batch)
 
     async def _write_batch(self, batch: list[_Waiting]) -> None:

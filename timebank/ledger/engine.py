@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from timebank.ledger.model import (
     MAX_AMOUNT,
@@ -22,7 +23,7 @@ from timebank.ledger.model import (
     TransferFlags,
 )
 
-__all__ = ["Decision", "Planned", "Snapshot", "StoredTransfer", "decide"]
+__all__ = ["PLANNED_COLUMNS", "Decision", "Known", "Planned", "Snapshot", "StoredTransfer", "decide"]
 
 _NIL = uuid.UUID(int=0)
 _CODES = frozenset(int(code) for code in Code)
@@ -68,23 +69,39 @@ class Snapshot:
     failures: dict[uuid.UUID, Result]
 
 
-@dataclass(frozen=True, slots=True)
-class Planned:
-    """A transfer to insert, with the entries it makes on both accounts."""
+class Planned(NamedTuple):
+    """A transfer to insert: one ``ledger_transfer`` row, in COPY column order, carrying both of its entries."""
 
-    transfer: Transfer
+    id: uuid.UUID
     community_id: uuid.UUID
     asset: int
     debit_account_id: uuid.UUID
     credit_account_id: uuid.UUID
     amount: int
+    code: int
+    flags: int
+    pending_id: uuid.UUID | None
     timeout_at: datetime | None
+    reverses_id: uuid.UUID | None
+    ref_type: str | None
+    ref_id: uuid.UUID | None
+    policy_version: int | None
+    memo: str | None
     debit_version: int
     debit_posted_after: int
     debit_pending_after: int
     credit_version: int
     credit_posted_after: int
     credit_pending_after: int
+    created_at: datetime
+
+
+#: The columns of a :class:`Planned` row, for COPY.
+PLANNED_COLUMNS = Planned._fields
+_new_planned = tuple.__new__  # skips NamedTuple's Python-level __new__ in the hot loop
+
+#: A transfer the batch can refer to: one already in the ledger, or one planned earlier in the batch.
+Known = StoredTransfer | Planned
 
 
 @dataclass(slots=True)
@@ -156,17 +173,19 @@ def _static(t: Transfer) -> Result | None:
 class _Batch:
     def __init__(self, snapshot: Snapshot) -> None:
         self.s = snapshot
+        self.accounts = snapshot.accounts
         self.decision = Decision(results=[])
-        self.batch_transfers: dict[uuid.UUID, StoredTransfer] = {}
-        self.batch_failed: dict[uuid.UUID, Result] = {}
+        # Every id the batch may meet, in one map: stored and planned transfers, and remembered failures.
+        self.known: dict[uuid.UUID, Known | Result] = {**snapshot.failures, **snapshot.transfers}
 
     # -- validation -------------------------------------------------------------------------------------------
-    def _find(self, transfer_id: uuid.UUID | None) -> StoredTransfer | None:
+    def _find(self, transfer_id: uuid.UUID | None) -> Known | None:
         if transfer_id is None:
             return None
-        return self.batch_transfers.get(transfer_id) or self.s.transfers.get(transfer_id)
+        found = self.known.get(transfer_id)
+        return None if found is None or isinstance(found, Result) else found
 
-    def _same_request(self, t: Transfer, stored: StoredTransfer) -> bool:
+    def _same_request(self, t: Transfer, stored: Known) -> bool:
         """Whether ``t`` is a retry of ``stored``: the very same request, not another one reusing its id."""
         flags = int(t.flags)
         if (
@@ -204,7 +223,7 @@ class _Batch:
             and stored.timeout_at - stored.created_at == timedelta(seconds=t.timeout)
         )
 
-    def _resolve_accounts(self, t: Transfer, flags: int) -> tuple[Result | None, Transfer, StoredTransfer | None]:
+    def _resolve_accounts(self, t: Transfer, flags: int) -> tuple[Result | None, Transfer, Known | None]:
         """Fill in the accounts and amount of a post or void from the hold; check a reversal against its original."""
         if flags & _RESOLVING:
             pending = self._find(t.pending_id)
@@ -245,32 +264,7 @@ class _Batch:
                 return Result.reversal_amount_differs, t, None
         return None, t, None
 
-    def _accounts(self, t: Transfer, flags: int) -> tuple[Result | None, Account | None, Account | None]:
-        if t.debit_account_id == t.credit_account_id:
-            return Result.accounts_must_be_different, None, None
-        debit = self.s.accounts.get(t.debit_account_id)
-        credit = self.s.accounts.get(t.credit_account_id)
-        if debit is None or credit is None:
-            return Result.account_not_found, None, None
-        # A closed account takes nothing new, but its holds can still be voided (or expire), as in TigerBeetle.
-        if (debit.closed or credit.closed) and not flags & _VOID:
-            return Result.account_closed, None, None
-        if debit.asset != credit.asset:
-            return Result.asset_mismatch, None, None
-        if debit.community_id != credit.community_id:
-            return Result.community_mismatch, None, None
-        return None, debit, credit
-
     # -- effects ----------------------------------------------------------------------------------------------
-    @staticmethod
-    def _deltas(t: Transfer, flags: int, pending: StoredTransfer | None) -> tuple[int, int]:
-        """(posted delta, pending delta) that the transfer adds to the debit side (and the credit side alike)."""
-        if flags & _PENDING:
-            return 0, t.amount
-        if pending is not None:  # post or void: the whole hold is released, a post moves its amount to posted
-            return (t.amount if flags & _POST else 0), -pending.amount
-        return t.amount, 0
-
     @staticmethod
     def _breach(debit: Account, credit: Account, posted: int, pending: int) -> Result | None:
         """The overflow or limit the transfer would cause, judging the state after it; holds count as posted."""
@@ -301,49 +295,38 @@ class _Batch:
         self,
         t: Transfer,
         flags: int,
-        pending: StoredTransfer | None,
+        pending: Known | None,
         debit: Account,
         credit: Account,
-        deltas: tuple[int, int],
+        posted: int,
+        held: int,
         undo: _Undo | None,
     ) -> None:
-        posted_delta, pending_delta = deltas
         if undo is not None:
             for account in (debit, credit):
                 if account.id not in undo.accounts:
                     undo.accounts[account.id] = replace(account)
             undo.planned += 1
             undo.ids.append(t.id)
-        debit.debits_posted += posted_delta
-        debit.debits_pending += pending_delta
+        debit.debits_posted += posted
+        debit.debits_pending += held
         debit.version += 1
-        credit.credits_posted += posted_delta
-        credit.credits_pending += pending_delta
+        credit.credits_posted += posted
+        credit.credits_pending += held
         credit.version += 1
         now = self.s.now
-        timeout_at = now + timedelta(seconds=t.timeout) if t.timeout else None
-        self.decision.planned.append(
-            Planned(
-                transfer=t,
-                community_id=debit.community_id,
-                asset=int(debit.asset),
-                debit_account_id=debit.id,
-                credit_account_id=credit.id,
-                amount=t.amount,
-                timeout_at=timeout_at,
-                debit_version=debit.version,
-                debit_posted_after=debit.credits_posted - debit.debits_posted,
-                debit_pending_after=debit.credits_pending - debit.debits_pending,
-                credit_version=credit.version,
-                credit_posted_after=credit.credits_posted - credit.debits_posted,
-                credit_pending_after=credit.credits_pending - credit.debits_pending,
-            )
-        )
-        self.batch_transfers[t.id] = StoredTransfer(
-            id=t.id, debit_account_id=debit.id, credit_account_id=credit.id, amount=t.amount, code=t.code,
-            flags=t.flags, pending_id=t.pending_id, timeout_at=timeout_at, reverses_id=t.reverses_id,
-            ref_type=t.ref_type, ref_id=t.ref_id, policy_version=t.policy_version, memo=t.memo, created_at=now,
+        row: Planned = _new_planned(
+            Planned,
+            (
+                t.id, debit.community_id, debit.asset, debit.id, credit.id, t.amount, t.code, flags, t.pending_id,
+                now + timedelta(seconds=t.timeout) if t.timeout else None, t.reverses_id, t.ref_type, t.ref_id,
+                t.policy_version, t.memo, debit.version, debit.credits_posted - debit.debits_posted,
+                debit.credits_pending - debit.debits_pending, credit.version,
+                credit.credits_posted - credit.debits_posted, credit.credits_pending - credit.debits_pending, now,
+            ),
         )  # fmt: skip
+        self.decision.planned.append(row)
+        self.known[t.id] = row
         if pending is not None:
             self.s.resolved[pending.id] = TransferFlags(flags & _RESOLVING)
             if undo is not None:
@@ -355,10 +338,10 @@ class _Batch:
 
     def _rollback(self, undo: _Undo) -> None:
         for account_id, before in undo.accounts.items():
-            self.s.accounts[account_id] = before
+            self.accounts[account_id] = before
         del self.decision.planned[len(self.decision.planned) - undo.planned :]
         for transfer_id in undo.ids:
-            self.batch_transfers.pop(transfer_id, None)
+            self.known.pop(transfer_id, None)
         for pending_id in undo.resolved:
             self.s.resolved.pop(pending_id, None)
         for reversed_id in undo.reversed:
@@ -368,28 +351,47 @@ class _Batch:
     def _one(self, t: Transfer, undo: _Undo | None) -> Result:
         if (problem := _static(t)) is not None:
             return problem
-        existing = self._find(t.id)
-        if existing is not None:
-            return Result.exists if self._same_request(t, existing) else Result.exists_with_different_fields
-        failed = self.batch_failed.get(t.id) or self.s.failures.get(t.id)
-        if failed is not None:
-            return failed
+        known = self.known.get(t.id)
+        if known is not None:
+            if isinstance(known, Result):  # a failure remembered earlier
+                return known
+            return Result.exists if self._same_request(t, known) else Result.exists_with_different_fields
         flags = int(t.flags)
         pending = None
         if flags & _RESOLVING or t.reverses_id is not None:
             problem, t, pending = self._resolve_accounts(t, flags)
             if problem is not None:
                 return problem
-        problem, debit, credit = self._accounts(t, flags)
-        if problem is not None:
+        debit_id, credit_id = t.debit_account_id, t.credit_account_id
+        if debit_id == credit_id:
+            return Result.accounts_must_be_different
+        debit, credit = self.accounts.get(debit_id), self.accounts.get(credit_id)
+        if debit is None or credit is None:
+            return Result.account_not_found
+        # A closed account takes nothing new, but its holds can still be voided (or expire), as in TigerBeetle.
+        if (debit.closed or credit.closed) and not flags & _VOID:
+            return Result.account_closed
+        if debit.asset != credit.asset:
+            return Result.asset_mismatch
+        if debit.community_id != credit.community_id:
+            return Result.community_mismatch
+        # (posted, pending) added to the debits of one side and the credits of the other; a post or void releases
+        # the whole hold, and a post moves its amount to posted.
+        if flags & _PENDING:
+            posted, held = 0, t.amount
+        elif pending is not None:
+            posted, held = (t.amount if flags & _POST else 0), -pending.amount
+        else:
+            posted, held = t.amount, 0
+        if (problem := self._breach(debit, credit, posted, held)) is not None:
             return problem
-        assert debit is not None
-        assert credit is not None
-        deltas = self._deltas(t, flags, pending)
-        if (problem := self._breach(debit, credit, *deltas)) is not None:
-            return problem
-        self._apply(t, flags, pending, debit, credit, deltas, undo)
+        self._apply(t, flags, pending, debit, credit, posted, held, undo)
         return Result.ok
+
+    def _remember(self, t: Transfer, result: Result) -> None:
+        if result.remembered:
+            self.known[t.id] = result
+            self.decision.failures.append((t, result))
 
     def _replayed(self, chain: list[Transfer]) -> bool:
         """A whole chain sent again after it succeeded: every member answers ``exists``, none fails the chain."""
@@ -402,8 +404,7 @@ class _Batch:
     def _chain(self, chain: list[Transfer], chain_open: bool) -> list[Result]:
         if len(chain) > 1 and self._replayed(chain):
             return [Result.exists] * len(chain)
-        # A lone transfer changes nothing until it succeeds, so only a real chain needs an undo log.
-        undo = _Undo() if len(chain) > 1 or chain_open else None
+        undo = _Undo()
         results: list[Result] = []
         for index, t in enumerate(chain):
             result = self._one(t, undo)
@@ -411,11 +412,9 @@ class _Batch:
                 result = Result.linked_event_chain_open
             results.append(result)
             if result is not Result.ok:
-                if result.remembered:
-                    self.batch_failed[t.id] = result
-                    self.decision.failures.append((t, result))
+                self._remember(t, result)
                 break
-        if undo is not None and results[-1] is not Result.ok:
+        if results[-1] is not Result.ok:
             self._rollback(undo)
             failed_at, failure = len(results) - 1, results[-1]
             results = [Result.linked_event_failed] * len(chain)
@@ -428,7 +427,11 @@ class _Batch:
         while index < count:
             t = transfers[index]
             if not int(t.flags) & _LINKED:
-                results.append(self._single(t))
+                # A lone transfer changes nothing until it succeeds, so it needs no undo log.
+                result = self._one(t, None)
+                if result is not Result.ok:
+                    self._remember(t, result)
+                results.append(result)
                 index += 1
                 continue
             end = index
@@ -438,13 +441,6 @@ class _Batch:
             results.extend(self._chain(transfers[index : end + 1], chain_open))
             index = end + 1
         return self.decision
-
-    def _single(self, t: Transfer) -> Result:
-        result = self._one(t, None)
-        if result is not Result.ok and result.remembered:
-            self.batch_failed[t.id] = result
-            self.decision.failures.append((t, result))
-        return result
 
 
 def decide(transfers: list[Transfer], snapshot: Snapshot) -> Decision:

@@ -1,7 +1,8 @@
 """Hand-written SQL for the ledger's write path: lock, read a snapshot, decide, append. One transaction per batch.
 
-Locks are always taken in one global order (community chain heads by id, then accounts by id), so concurrent
-batches queue but never deadlock.
+Locks are always taken in one global order (accounts by id, then, in the trigger, community chain heads by id), so
+concurrent batches queue but never deadlock. A batch costs four round trips: BEGIN, ``ledger_read_batch`` (lock and
+read), COPY (the trigger applies, checks and seals), COMMIT.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from timebank.ledger.engine import Decision, Snapshot, StoredTransfer, decide
+from timebank.ledger.engine import PLANNED_COLUMNS, Decision, Snapshot, StoredTransfer, decide
 from timebank.ledger.model import Account, AccountFlags, Asset, NewAccount, Result, Transfer, TransferFlags
 
 __all__ = ["ACCOUNT_COLUMNS", "account_from_row", "insert_accounts", "write_batch"]
@@ -20,35 +21,8 @@ ACCOUNT_COLUMNS = (
     "id, community_id, asset, owner_kind, owner_id, system_role, label, flags, floor, cap, debits_posted, "
     "credits_posted, debits_pending, credits_pending, version, closed, created_at"
 )
-_STORED_COLUMNS = (
-    "id, debit_account_id, credit_account_id, amount, code, flags, pending_id, timeout_at, reverses_id, "
-    "ref_type, ref_id, policy_version, memo, created_at"
-)
-_TRANSFER_COLUMNS = (
-    "id",
-    "community_id",
-    "asset",
-    "debit_account_id",
-    "credit_account_id",
-    "amount",
-    "code",
-    "flags",
-    "pending_id",
-    "timeout_at",
-    "reverses_id",
-    "ref_type",
-    "ref_id",
-    "policy_version",
-    "memo",
-    "debit_version",
-    "debit_posted_after",
-    "debit_pending_after",
-    "credit_version",
-    "credit_posted_after",
-    "credit_pending_after",
-    "created_at",
-)
 _NIL = uuid.UUID(int=0)
+_RESOLVING = int(TransferFlags.post_pending | TransferFlags.void_pending)
 
 
 def account_from_row(row: asyncpg.Record) -> Account:
@@ -69,25 +43,6 @@ def account_from_row(row: asyncpg.Record) -> Account:
         credits_pending=row["credits_pending"],
         version=row["version"],
         closed=row["closed"],
-        created_at=row["created_at"],
-    )
-
-
-def _stored_from_row(row: asyncpg.Record) -> StoredTransfer:
-    return StoredTransfer(
-        id=row["id"],
-        debit_account_id=row["debit_account_id"],
-        credit_account_id=row["credit_account_id"],
-        amount=row["amount"],
-        code=row["code"],
-        flags=TransferFlags(row["flags"]),
-        pending_id=row["pending_id"],
-        timeout_at=row["timeout_at"],
-        reverses_id=row["reverses_id"],
-        ref_type=row["ref_type"],
-        ref_id=row["ref_id"],
-        policy_version=row["policy_version"],
-        memo=row["memo"],
         created_at=row["created_at"],
     )
 
@@ -121,61 +76,59 @@ async def insert_accounts(connection: asyncpg.Connection, accounts: Sequence[New
     return [row["id"] for row in rows]
 
 
+_READ_BATCH = "SELECT * FROM ledger_read_batch($1::uuid[], $2::uuid[], $3::uuid[])"
+_ASSETS = {int(asset): asset for asset in Asset}
+_ACCOUNT_FLAGS = {value: AccountFlags(value) for value in range(4)}
+_TRANSFER_FLAGS = {value: TransferFlags(value) for value in range(16)}
+_RESULTS = {int(result): result for result in Result}
+_CLOCK, _ACCOUNT, _TRANSFER, _FAILURE, _RESOLUTION, _REVERSAL = range(6)
+
+
 async def _snapshot(connection: asyncpg.Connection, transfers: Sequence[Transfer]) -> Snapshot:
-    ids = [t.id for t in transfers]
-    targets = list({ref for t in transfers for ref in (t.pending_id, t.reverses_id) if ref is not None})
-    target_rows = (
-        await connection.fetch(f"SELECT {_STORED_COLUMNS} FROM ledger_transfer WHERE id = ANY($1::uuid[])", targets)
-        if targets
-        else []
-    )
-    account_ids = {a for t in transfers for a in (t.debit_account_id, t.credit_account_id) if a != _NIL}
-    account_ids.update(a for row in target_rows for a in (row["debit_account_id"], row["credit_account_id"]))
-    account_list = sorted(account_ids)
-    await connection.execute(
-        """
-        SELECT 1 FROM ledger_chain_head
-        WHERE community_id IN (SELECT community_id FROM ledger_account WHERE id = ANY($1::uuid[]))
-        ORDER BY community_id FOR UPDATE
-        """,
-        account_list,
-    )
-    account_rows = await connection.fetch(
-        f"SELECT {ACCOUNT_COLUMNS} FROM ledger_account WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
-        account_list,
-    )
-    # Read after the locks: whatever committed before them (a resolution, a retry of the same id) is visible.
-    stored_rows = await connection.fetch(
-        f"SELECT {_STORED_COLUMNS} FROM ledger_transfer WHERE id = ANY($1::uuid[])", ids
-    )
-    failure_rows = await connection.fetch(
-        "SELECT id, result FROM ledger_transfer_failure WHERE id = ANY($1::uuid[])", ids
-    )
-    resolution_rows = (
-        await connection.fetch(
-            """
-            SELECT pending_id AS target, flags FROM ledger_transfer WHERE pending_id = ANY($1::uuid[])
-            UNION ALL
-            SELECT reverses_id, -1 FROM ledger_transfer WHERE reverses_id = ANY($1::uuid[])
-            """,
-            targets,
-        )
-        if targets
-        else []
-    )
-    now = await connection.fetchval("SELECT clock_timestamp()")
-    stored = {row["id"]: _stored_from_row(row) for row in (*target_rows, *stored_rows)}
+    """Lock the batch's accounts and read what deciding it needs, in one round trip (``ledger_read_batch``)."""
+    ids, account_ids, targets = [], set(), set()
+    for t in transfers:
+        ids.append(t.id)
+        account_ids.add(t.debit_account_id)
+        account_ids.add(t.credit_account_id)
+        if t.pending_id is not None:
+            targets.add(t.pending_id)
+        if t.reverses_id is not None:
+            targets.add(t.reverses_id)
+    account_ids.discard(_NIL)
+    rows = await connection.fetch(_READ_BATCH, ids, list(account_ids), list(targets))
+    now = None
+    accounts: dict[uuid.UUID, Account] = {}
+    stored: dict[uuid.UUID, StoredTransfer] = {}
+    resolved: dict[uuid.UUID, TransferFlags] = {}
+    reversed_ids: set[uuid.UUID] = set()
+    failures: dict[uuid.UUID, Result] = {}
+    for row in rows:
+        kind = row[0]
+        if kind == _ACCOUNT:
+            accounts[row[1]] = Account(
+                id=row[1], community_id=row[2], asset=_ASSETS[row[3]], owner_kind=None, owner_id=None,
+                system_role=None, label="", flags=_ACCOUNT_FLAGS[row[4]], floor=row[5], cap=row[6],
+                debits_posted=row[7], credits_posted=row[8], debits_pending=row[9], credits_pending=row[10],
+                version=row[11], closed=row[12],
+            )  # fmt: skip
+        elif kind == _TRANSFER:
+            stored[row[1]] = StoredTransfer(
+                id=row[1], debit_account_id=row[13], credit_account_id=row[14], amount=row[15], code=row[16],
+                flags=_TRANSFER_FLAGS[row[4]], pending_id=row[17], timeout_at=row[18], reverses_id=row[19],
+                ref_type=row[20], ref_id=row[21], policy_version=row[22], memo=row[23], created_at=row[24],
+            )  # fmt: skip
+        elif kind == _FAILURE:
+            failures[row[1]] = _RESULTS[row[25]]
+        elif kind == _RESOLUTION:
+            resolved[row[1]] = _TRANSFER_FLAGS[row[4] & _RESOLVING]
+        elif kind == _REVERSAL:
+            reversed_ids.add(row[1])
+        else:
+            now = row[24]
+    assert now is not None, "ledger_read_batch returns the clock last"
     return Snapshot(
-        now=now,
-        accounts={row["id"]: account_from_row(row) for row in account_rows},
-        transfers=stored,
-        resolved={
-            row["target"]: TransferFlags(row["flags"]) & (TransferFlags.post_pending | TransferFlags.void_pending)
-            for row in resolution_rows
-            if row["flags"] >= 0
-        },
-        reversed={row["target"] for row in resolution_rows if row["flags"] < 0},
-        failures={row["id"]: Result(row["result"]) for row in failure_rows},
+        now=now, accounts=accounts, transfers=stored, resolved=resolved, reversed=reversed_ids, failures=failures
     )
 
 
@@ -184,21 +137,7 @@ async def write_batch(connection: asyncpg.Connection, transfers: Sequence[Transf
     snapshot = await _snapshot(connection, transfers)
     decision: Decision = decide(list(transfers), snapshot)
     if decision.planned:
-        now = snapshot.now
-        await connection.copy_records_to_table(
-            "ledger_transfer",
-            columns=_TRANSFER_COLUMNS,
-            records=[
-                (
-                    p.transfer.id, p.community_id, p.asset, p.debit_account_id, p.credit_account_id, p.amount,
-                    p.transfer.code, int(p.transfer.flags), p.transfer.pending_id, p.timeout_at,
-                    p.transfer.reverses_id, p.transfer.ref_type, p.transfer.ref_id, p.transfer.policy_version,
-                    p.transfer.memo, p.debit_version, p.debit_posted_after, p.debit_pending_after, p.credit_version,
-                    p.credit_posted_after, p.credit_pending_after, now,
-                )
-                for p in decision.planned
-            ],
-        )  # fmt: skip
+        await connection.copy_records_to_table("ledger_transfer", columns=PLANNED_COLUMNS, records=decision.planned)
     if decision.failures:
         await connection.executemany(
             "INSERT INTO ledger_transfer_failure (id, result, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",

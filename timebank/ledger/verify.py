@@ -86,10 +86,26 @@ LEFT JOIN LATERAL (
     SELECT count(*) AS transfers,
            string_agg(ledger_transfer_digest_text(t), E'\\n' ORDER BY t.seq) AS digests
     FROM ledger_transfer t
-    WHERE t.community_id = s.community_id AND t.seq BETWEEN s.first_seq AND s.last_seq
+    WHERE t.community_id = s.community_id AND t.seq BETWEEN s.first_seq AND s.last_seq AND t.seq <@ s.seqs
 ) d ON true
 WHERE s.community_id = $1
 ORDER BY s.block_no
+"""
+
+
+# Blocks' seq sets may interleave (concurrent batches) but never overlap: sorted by start, no range may begin
+# before the one before it ends (checking neighbours is enough: then every end is below the next start).
+_OVERLAPS = """
+SELECT block_no, previous_block FROM (
+    SELECT s.block_no, lower(r) AS starts, lag(upper(r)) OVER w AS previous_ends,
+           lag(s.block_no) OVER w AS previous_block
+    FROM ledger_seal s, unnest(s.seqs) AS r
+    WHERE s.community_id = $1
+    WINDOW w AS (ORDER BY lower(r))
+) ranges
+WHERE starts < previous_ends
+ORDER BY least(block_no, previous_block)
+LIMIT 1
 """
 
 
@@ -109,7 +125,7 @@ class VerifyReport:
 
 
 async def _verify_chain(connection: asyncpg.Connection, community_id: uuid.UUID, report: VerifyReport) -> None:
-    previous_hash, previous_last, expected_no, covered = b"", 0, 1, 0
+    previous_hash, expected_no, covered = b"", 1, 0
     for block in await connection.fetch(_BLOCKS, community_id):
         report.blocks += 1
         where = f"community {community_id} block {block['block_no']} (seq {block['first_seq']}..{block['last_seq']})"
@@ -118,8 +134,6 @@ async def _verify_chain(connection: asyncpg.Connection, community_id: uuid.UUID,
             broken = f"missing block {expected_no}"
         elif bytes(block["prev_hash"]) != previous_hash:
             broken = "does not link to the block before it"
-        elif block["first_seq"] <= previous_last:
-            broken = "overlaps the block before it"
         elif block["transfers"] != block["transfer_count"]:
             broken = f"holds {block['transfers']} transfers, sealed with {block['transfer_count']}"
         elif bytes(block["recomputed"]) != bytes(block["hash"]):
@@ -127,9 +141,14 @@ async def _verify_chain(connection: asyncpg.Connection, community_id: uuid.UUID,
         if broken is not None:
             report.violations.append(f"hash chain broken at {where}: {broken}")
             return
-        previous_hash, previous_last = bytes(block["hash"]), block["last_seq"]
+        previous_hash = bytes(block["hash"])
         expected_no += 1
         covered += block["transfers"]
+    overlap = await connection.fetchrow(_OVERLAPS, community_id)
+    if overlap is not None:
+        first, second = sorted((overlap["block_no"], overlap["previous_block"]))
+        report.violations.append(f"hash chain of community {community_id}: blocks {first} and {second} overlap")
+        return
     row = await connection.fetchrow(
         "SELECT (SELECT count(*) FROM ledger_transfer WHERE community_id = $1) AS transfers, "
         "(SELECT hash FROM ledger_chain_head WHERE community_id = $1) AS head",

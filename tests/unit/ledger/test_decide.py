@@ -76,7 +76,7 @@ def test_a_failed_chain_is_undone_before_the_next_transfer() -> None:
     decision = decide([*chain, after], snapshot(member, shop))
     assert decision.results == [Result.linked_event_failed, Result.exceeds_credits, Result.ok]
     [planned] = decision.planned
-    assert (planned.transfer.id, planned.debit_version, planned.debit_posted_after) == (after.id, 2, 0)
+    assert (planned.id, planned.debit_version, planned.debit_posted_after) == (after.id, 2, 0)
 
 
 def test_a_chain_left_open_at_the_end_of_the_batch_fails() -> None:
