@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
 
+from timebank.community.demo_figures import DUAL_FROM_NEIGHBOUR, SUZHOULU, YANTAILU, CommunityFigures
 from timebank.community.demo_households import REFERENCE_DAY, lay_out_buildings, people_of_households
 from timebank.community.demo_identities import IdentityMaker
 from timebank.community.demo_plan import (
@@ -26,60 +27,13 @@ from timebank.community.demo_plan import (
     StreetPlan,
     WellKnown,
 )
-from timebank.community.demo_units import PROJECTS, SUZHOULU_UNITS, TEAMS, YANTAILU_UNITS, TeamSpec
+from timebank.community.demo_units import PROJECTS
 
-__all__ = ["SUZHOULU", "YANTAILU", "CommunityFigures", "demo_street"]
+__all__ = ["demo_street"]
 
 _SEED = 201703  # the month 苏州路社区 was built
 
 
-@dataclass(frozen=True, slots=True)
-class CommunityFigures:
-    code: str
-    name: str
-    compounds: tuple[tuple[str, int], ...]  # name, buildings
-    households: int
-    residents: int
-    community_managed: int
-    groups: tuple[int, ...]  # building groups per compound
-    hubs: int
-    grids: int
-    staff: int
-    units: tuple[tuple[str, str, int], ...]  # name, kind, dual-registered members it sends here
-    teams: tuple[TeamSpec, ...]
-    volunteers: int  # registered volunteers outside any team
-
-
-SUZHOULU = CommunityFigures(
-    code="suzhoulu",
-    name="苏州路社区",
-    compounds=(("苏州花园", 78), ("学府佳苑", 67)),
-    households=2424,
-    residents=6518,
-    community_managed=44,
-    groups=(8, 7),
-    hubs=64,
-    grids=19,
-    staff=6,
-    units=SUZHOULU_UNITS,
-    teams=TEAMS,
-    volunteers=120,
-)
-YANTAILU = CommunityFigures(
-    code="yantailu",
-    name="烟台路社区",
-    compounds=(("烟台路小区", 20),),
-    households=300,
-    residents=812,
-    community_managed=8,
-    groups=(2,),
-    hubs=4,
-    grids=2,
-    staff=2,
-    units=YANTAILU_UNITS,
-    teams=(TeamSpec("烟台路志愿服务队", "烟台路小区", 20, ("陪伴老人", "巡逻", "家电维修")),),
-    volunteers=15,
-)
 #: The order the README introduces the demo people in: who runs things first, then who takes part.
 _README_ORDER = (
     "street admin",
@@ -98,8 +52,6 @@ _README_ORDER = (
     "resident, elder living alone",
     "resident of 烟台路社区",
 )
-#: 烟台路社区 residents who are dual-registered with 苏州路社区's units (part of its 443).
-_DUAL_FROM_NEIGHBOUR = 23
 
 
 @cache
@@ -156,7 +108,7 @@ class _Builder:
     def register_dual(self, main: CommunityPlan, figures: CommunityFigures, neighbour: CommunityPlan) -> None:
         """Dual-registered members of ``main``'s units: most live in ``main``, some in ``neighbour``."""
         dual_units = [(name, count) for name, _, count in figures.units if count]
-        outside = self._in_service(neighbour.code, _DUAL_FROM_NEIGHBOUR)
+        outside = self._in_service(neighbour.code, DUAL_FROM_NEIGHBOUR)
         inside = self._in_service(main.code, sum(count for _, count in dual_units) - len(outside))
         members = iter(inside + outside)
         for unit, count in dual_units:
