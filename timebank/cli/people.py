@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from timebank.cli._common import command_database, load_settings
+from timebank.community.import_files import ImportFileError
 from timebank.community.importing import ImportReport, apply_import, prepare_import
 from timebank.errors import TimebankError
 from timebank.keys import load_keys
@@ -36,7 +37,7 @@ def import_(file: Path, community_code: str, dry_run: bool) -> None:
     key = load_keys(settings).personal_data
     try:
         prepared = prepare_import(file)
-    except TimebankError as exc:
+    except ImportFileError as exc:
         raise click.ClickException(exc.detail) from None
 
     async def run() -> ImportReport:

@@ -23,7 +23,6 @@ from openpyxl import load_workbook
 from openpyxl.utils.cell import get_column_letter
 
 from timebank.community.import_columns import IGNORED_HEADERS, Column, column_for_header
-from timebank.errors import InvalidInput
 
 __all__ = ["CellValue", "ColumnRef", "ImportFileError", "Sheet", "SourceRow", "read_sheet"]
 
@@ -35,14 +34,16 @@ _XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 _REQUIRED = (Column.name, Column.id_number)
 
 
-class ImportFileError(InvalidInput):
-    """The file as a whole cannot be imported: unreadable, no header, or a header the importer does not know."""
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported: unreadable, no header, or a header the importer does not know.
 
-    code = "import-file-invalid"
-    title = "Import file cannot be read"
+    Not a :class:`timebank.errors.TimebankError`: files are imported from the command line, and the HTTP contract
+    lists the domain errors only.
+    """
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, field="file")
+        super().__init__(detail)
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
