@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+import timebank
 from timebank.app import create_app
 from timebank.errors import TimebankError
 from timebank.http.problems import PROBLEM_TYPES, problem_type
@@ -18,7 +23,8 @@ CONTRACT_FILES = (Path("contracts") / "openapi.json", Path("contracts") / "probl
 
 
 def _dump(document: Any) -> str:
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # msgspec first, as the served /schema/openapi.json does: defaults such as durations become ISO 8601 strings.
+    return json.dumps(msgspec.to_builtins(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _domain_errors(root: type[TimebankError] = TimebankError) -> list[type[TimebankError]]:
@@ -29,7 +35,15 @@ def _domain_errors(root: type[TimebankError] = TimebankError) -> list[type[Timeb
     return found
 
 
+def _import_every_module() -> None:
+    """Import all of timebank, so every error class is defined whichever modules the caller happened to import."""
+    for module in pkgutil.walk_packages(timebank.__path__, f"{timebank.__name__}."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+
+
 def _problems() -> dict[str, dict[str, str]]:
+    _import_every_module()
     problems = {code: {"type": problem_type(code), "meaning": meaning} for code, meaning in PROBLEM_TYPES.items()}
     for cls in _domain_errors():
         doc = (cls.__doc__ or cls.title).strip().splitlines()[0]
