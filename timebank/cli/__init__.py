@@ -13,6 +13,7 @@ from timebank.cli.orders import orders
 from timebank.cli.people import people
 from timebank.cli.rewards import rewards
 from timebank.cli.serve import serve
+from timebank.cli.token import password, token
 from timebank.cli.volunteering import volunteering
 
 __all__ = ["main"]
@@ -36,3 +37,5 @@ main.add_command(demo)
 main.add_command(rewards)
 main.add_command(orders)
 main.add_command(volunteering)
+main.add_command(token)
+main.add_command(password)
