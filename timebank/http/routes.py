@@ -7,6 +7,17 @@ from litestar.types import ControllerRouterHandler
 from timebank.http.controllers.auth import AuthController
 from timebank.http.controllers.community import CommunityController, PeopleController
 from timebank.http.controllers.ledger import LedgerController
+from timebank.http.controllers.rewards_aid import MallGrantController, MallStationAidController
+from timebank.http.controllers.rewards_catalogue import (
+    MallCommunityController,
+    MallItemController,
+    MallStationCatalogueController,
+)
+from timebank.http.controllers.rewards_orders import (
+    MallOrderController,
+    MallPersonController,
+    MallStationOrdersController,
+)
 from timebank.http.controllers.scoring import ScoringController
 from timebank.http.controllers.scoring_members import ScoringMembersController
 from timebank.http.controllers.scoring_records import ScoringRecordsController
@@ -21,6 +32,14 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     AuthController,
     CommunityController,
     PeopleController,
+    MallCommunityController,
+    MallStationCatalogueController,
+    MallItemController,
+    MallStationOrdersController,
+    MallOrderController,
+    MallPersonController,
+    MallStationAidController,
+    MallGrantController,
     ScoringController,
     ScoringMembersController,
     ScoringRecordsController,

@@ -9,7 +9,13 @@ from typing import Any
 
 from timebank.access.principal import Grant, Principal, Role, ScopeKind
 from timebank.community import family, people, places
-from timebank.community.accounts import SystemRole, system_account_id
+from timebank.community.accounts import (
+    SystemRole,
+    community_accounts,
+    open_accounts,
+    person_accounts,
+    system_account_id,
+)
 from timebank.db import EVERY_COMMUNITY, Database, bound
 from timebank.ledger import Asset, Code, LedgerService, Result, Transfer
 from timebank.ledger.verify import verify_ledger
@@ -107,17 +113,18 @@ async def resident(
     async with bound(database.pool, [mall.community]) as connection:
         person, _ = await people.register_person(connection, mall.staff, mall.community, new)
     if points:
-        await issue(database, mall, person.id, points)
+        await issue(database, mall.community, person.id, points)
     return resident_of(mall.community, person.id)
 
 
-async def issue(database: Database, mall: Mall, person_id: uuid.UUID, amount: int) -> None:
+async def issue(database: Database, community: uuid.UUID, person_id: uuid.UUID, amount: int) -> None:
+    """Points issued by the community to a person."""
     [result] = await LedgerService(database.pool).create_transfers(
         [
             Transfer(
                 id=uuid.uuid4(),
-                debit_account_id=system_account_id(mall.community, SystemRole.issuance, Asset.points),
-                credit_account_id=person_points(mall.community, person_id),
+                debit_account_id=system_account_id(community, SystemRole.issuance, Asset.points),
+                credit_account_id=person_points(community, person_id),
                 amount=amount,
                 code=Code.issuance,
             )
@@ -204,3 +211,13 @@ async def ledger_verifies(database: Database, mall: Mall) -> list[str]:
 
 def with_status(order: Order, **changes: Any) -> Order:
     return replace(order, **changes)
+
+
+async def open_member_accounts(database: Database, community: uuid.UUID, person_id: uuid.UUID, points: int) -> None:
+    """Accounts for a person made by ``tests.auth_support.Org`` (which writes rows, not accounts), with points."""
+    async with bound(database.pool, EVERY_COMMUNITY) as connection:
+        await open_accounts(
+            connection, [*community_accounts(community), *person_accounts(community, person_id, party_member=False)]
+        )
+    if points:
+        await issue(database, community, person_id, points)

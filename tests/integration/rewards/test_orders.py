@@ -151,7 +151,7 @@ async def test_staff_cannot_approve_their_own_order(database: Database) -> None:
     mall = await build_mall(database)
     soap = await stocked_item(database, mall, price=10, stock=5)
     assert mall.staff.person_id is not None
-    await issue(database, mall, mall.staff.person_id, 50)
+    await issue(database, mall.community, mall.staff.person_id, 50)
     placed = await order(database, mall, mall.staff, (soap, 1))
     async with bound(database.pool, [mall.community]) as connection:
         with pytest.raises(Forbidden):

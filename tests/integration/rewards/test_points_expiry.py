@@ -45,7 +45,7 @@ async def test_the_oldest_unspent_points_expire_after_their_notice(database: Dat
     old_lot = await _last_credit(database, mall, elder)
     await pick_up(database, mall, await order(database, mall, elder, (bowl, 1)))  # spends 30 of the old lot
     assert elder.person_id is not None
-    await issue(database, mall, elder.person_id, 50)  # a newer lot
+    await issue(database, mall.community, elder.person_id, 50)  # a newer lot
     new_lot = await _last_credit(database, mall, elder)
     assert new_lot > old_lot
     between = old_lot + (new_lot - old_lot) / 2
