@@ -31,10 +31,14 @@ async def lock_ledger(connection: asyncpg.Connection, community_id: uuid.UUID) -
     period, then score card: callers that wrote ledger transfers earlier in their transaction hold it already,
     and nobody waits for it while holding a scoring lock.
     """
-    await connection.execute(
-        "INSERT INTO ledger_chain_head (community_id) VALUES ($1) ON CONFLICT DO NOTHING", community_id
+    locked = await connection.fetchval(
+        "SELECT true FROM ledger_chain_head WHERE community_id = $1 FOR UPDATE", community_id
     )
-    await connection.execute("SELECT 1 FROM ledger_chain_head WHERE community_id = $1 FOR UPDATE", community_id)
+    if not locked:  # the community has no ledger account yet: make its head, then lock it
+        await connection.execute(
+            "INSERT INTO ledger_chain_head (community_id) VALUES ($1) ON CONFLICT DO NOTHING", community_id
+        )
+        await connection.execute("SELECT 1 FROM ledger_chain_head WHERE community_id = $1 FOR UPDATE", community_id)
 
 
 def issuance_account(community_id: uuid.UUID) -> uuid.UUID:

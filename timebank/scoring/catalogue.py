@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 
@@ -18,8 +18,12 @@ __all__ = ["NewCatalogue", "catalogue_on", "get_catalogue", "list_catalogues", "
 
 _COLUMNS = (
     "id, community_id, version, effective_from, base_score, period_cap, star_thresholds, notice_days, "
-    "leader_weight, peer_weight, resident_weight, pass_mark, show_kinds, exempt_member_types"
+    "leader_weight, peer_weight, resident_weight, pass_mark, show_kinds, exempt_member_types, created_at"
 )
+#: Versions never change once published (the service may not update them), so a loaded version is kept, keyed by
+#: id and creation time: a publish rolled back and retried with other content has another creation time.
+_LOADED: dict[tuple[uuid.UUID, datetime], Catalogue] = {}
+_LOADED_MAX = 512
 _ITEM_COLUMNS = "code, name, kind, source, points, cap, evidence_required, reviewer, member_types"
 
 
@@ -57,10 +61,13 @@ def _item(row: asyncpg.Record) -> Item:
 async def _load(connection: asyncpg.Connection, row: asyncpg.Record | None) -> Catalogue:
     if row is None:
         raise NotFound("no such catalogue version", field="catalogue")
+    key = (row["id"], row["created_at"])
+    if (cached := _LOADED.get(key)) is not None:
+        return cached
     items = await connection.fetch(
         f"SELECT {_ITEM_COLUMNS} FROM scoring_item WHERE catalogue_id = $1 ORDER BY code", row["id"]
     )
-    return Catalogue(
+    loaded = Catalogue(
         id=row["id"],
         community_id=row["community_id"],
         version=row["version"],
@@ -75,6 +82,10 @@ async def _load(connection: asyncpg.Connection, row: asyncpg.Record | None) -> C
         exempt_member_types=tuple(row["exempt_member_types"]),
         items=tuple(_item(item) for item in items),
     )
+    if len(_LOADED) >= _LOADED_MAX:
+        _LOADED.clear()
+    _LOADED[key] = loaded
+    return loaded
 
 
 async def get_catalogue(connection: asyncpg.Connection, catalogue_id: uuid.UUID) -> Catalogue:

@@ -196,12 +196,6 @@ async def insert_posted(
     Raises:
         Conflict: the id was used for a different entry.
     """
-    existing = await connection.fetchrow(f"SELECT {ENTRY_COLUMNS} FROM scoring_entry WHERE id = $1", new.id)
-    if existing is not None:
-        entry = entry_from(existing)
-        if not _same(entry, card, new):
-            raise Conflict("this entry id was used for a different entry", field="id", id=str(new.id))
-        return entry, False
     amount = await post_amount(connection, card, catalogue, new.item, new.asked)
     transfer = score_transfer(
         card.community_id,
@@ -241,8 +235,11 @@ async def insert_posted(
         now,
         transfer.id if amount > 0 else None,
     )
-    if row is None:  # the id is taken by a row this caller cannot see
-        raise Conflict("this entry id is taken", field="id", id=str(new.id))
+    if row is None:  # a replay (the same entry again), or the id is taken
+        existing = await connection.fetchrow(f"SELECT {ENTRY_COLUMNS} FROM scoring_entry WHERE id = $1", new.id)
+        if existing is None or not _same(entry_from(existing), card, new):
+            raise Conflict("this entry id was used for a different entry", field="id", id=str(new.id))
+        return entry_from(existing), False
     if amount > 0:
         await post_transfers(connection, [transfer])
     return entry_from(row), True
