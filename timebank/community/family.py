@@ -10,7 +10,7 @@ import asyncpg
 
 from timebank.access.principal import Principal
 from timebank.community import audit
-from timebank.errors import Conflict, InvalidInput, NotFound
+from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 __all__ = ["FamilyLink", "can_act_for", "get_link", "request_link", "revoke_link", "verify_link"]
 
@@ -84,6 +84,8 @@ async def request_link(
 
 async def verify_link(connection: asyncpg.Connection, actor: Principal, link_id: uuid.UUID) -> FamilyLink:
     """Staff confirm the relation (e.g. from the household register); verifying twice changes nothing."""
+    if actor.person_id is None:
+        raise Forbidden("a family link is verified by a person on the staff, who answers for it")
     before = await _get(connection, link_id, lock=True)
     if before.revoked_at is not None:
         raise Conflict("the link was revoked; request it again", field="link_id")
