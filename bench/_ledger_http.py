@@ -3,6 +3,7 @@
 Starts the real service as a subprocess on the benchmark's database, measures GET /health/live (what the stack
 costs with no work) and POST /v1/ledger/transfer (one transfer per request, unique ids from a Lua script), then
 stops it with SIGTERM. When the transfer endpoint answers 404 (not built yet) only the trivial figure is measured.
+Transfers carry a service account's Bearer token (``timebank token --system``), signed with a key made for the run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import random
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -56,6 +58,7 @@ end
 
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+%(auth)s
 
 function request()
   local credit_no = math.random(#users)
@@ -108,12 +111,10 @@ def _run_wrk(url: str, *, connections: int, duration: str, script: Path | None =
     return WrkRun(rps, percentiles["50"], percentiles["99"], requests, errors)
 
 
-def _post_one(base_url: str, body: dict[str, object]) -> tuple[int, str]:
+def _post_one(base_url: str, body: dict[str, object], token: str | None) -> tuple[int, str]:
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
     request = urllib.request.Request(  # noqa: S310 - our own http://127.0.0.1 URL
-        base_url + TRANSFER_PATH,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        base_url + TRANSFER_PATH, data=json.dumps(body).encode(), headers=headers, method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
@@ -122,14 +123,24 @@ def _post_one(base_url: str, body: dict[str, object]) -> tuple[int, str]:
         return refused.code, refused.read().decode()
 
 
-def _lua_script(issuance: uuid.UUID, users: Sequence[uuid.UUID], issuance_code: int, gift_code: int) -> str:
+def _lua_script(
+    issuance: uuid.UUID, users: Sequence[uuid.UUID], issuance_code: int, gift_code: int, token: str | None
+) -> str:
     return _LUA_TEMPLATE % {
         "users": ",".join(f'"{user}"' for user in users),
         "issuance": issuance,
         "issuance_code": issuance_code,
         "gift_code": gift_code,
         "path": TRANSFER_PATH,
+        "auth": f'wrk.headers["Authorization"] = "Bearer {token}"' if token else "",
     }
+
+
+def _system_token(env: dict[str, str]) -> str | None:
+    """A token for a service account, from ``timebank token --system`` with the server's key (None: no such CLI)."""
+    command = [sys.executable, "-m", "timebank", "token", "--system", "bench", "--minutes", "120"]
+    minted = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    return minted.stdout.strip() or None if minted.returncode == 0 else None
 
 
 def run_http_phase(
@@ -148,6 +159,8 @@ def run_http_phase(
     base_url = f"http://127.0.0.1:{port}"
     env = {key: value for key, value in os.environ.items() if not key.startswith("TIMEBANK_")}
     env |= {"TIMEBANK_DATABASE_URL": database_url, "TIMEBANK_LOG_LEVEL": "warning", "TIMEBANK_LOG_FORMAT": "json"}
+    # The API wants a Bearer token: the server and `timebank token` share this throwaway key.
+    env["TIMEBANK_SECRET_KEY"] = secrets.token_hex(32)
     command = [sys.executable, "-m", "timebank", "serve", "--port", str(port)]
     with tempfile.TemporaryDirectory() as scratch, tempfile.TemporaryFile() as server_log:
         # The log goes to a file, not a pipe: a full pipe would stall the server mid-run.
@@ -158,6 +171,7 @@ def run_http_phase(
             _run_wrk(live, connections=connections, duration=warmup)
             trivial = _run_wrk(live, connections=connections, duration=duration)
 
+            token = _system_token(env)
             status, answer = _post_one(
                 base_url,
                 {
@@ -167,6 +181,7 @@ def run_http_phase(
                     "amount": 1,
                     "code": issuance_code,
                 },
+                token,
             )
             if status == 404:
                 return HttpFigures(trivial, None, f"POST {TRANSFER_PATH} answered 404 (endpoint not built yet)")
@@ -174,7 +189,7 @@ def run_http_phase(
                 return HttpFigures(trivial, None, f"POST {TRANSFER_PATH} answered {status}: {answer[:300]}")
 
             script = Path(scratch) / "transfer.lua"
-            script.write_text(_lua_script(issuance, users, issuance_code, gift_code), encoding="utf-8")
+            script.write_text(_lua_script(issuance, users, issuance_code, gift_code, token), encoding="utf-8")
             url = base_url + TRANSFER_PATH
             warm = _run_wrk(url, connections=connections, duration=warmup, script=script)
             transfer = _run_wrk(url, connections=connections, duration=duration, script=script)

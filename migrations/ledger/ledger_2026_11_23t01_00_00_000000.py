@@ -141,22 +141,21 @@ CREATE TABLE ledger_seal (
     PRIMARY KEY (community_id, block_no)
 );
 
--- What the chain hashes for one transfer: every field, timestamps as integer microseconds (no time zone).
-CREATE FUNCTION ledger_transfer_digest_text(t ledger_transfer) RETURNS text
+-- What the chain hashes for one transfer: every field in PostgreSQL's binary form (the record_send of an explicit
+-- row, so columns added later never change old digests): integers big-endian, uuids as 16 bytes, timestamps as
+-- microseconds since 2000 (no time zone, no DateStyle), text as UTF-8 bytes (whatever the client encoding).
+CREATE FUNCTION ledger_transfer_digest(t ledger_transfer) RETURNS bytea
 LANGUAGE sql STABLE AS $$
-    SELECT concat_ws('|', t.id, t.seq, t.community_id, t.asset, t.debit_account_id, t.credit_account_id,
-        t.amount, t.code, t.flags, coalesce(t.pending_id::text, '-'),
-        coalesce((extract(epoch FROM t.timeout_at) * 1000000)::bigint::text, '-'),
-        coalesce(t.reverses_id::text, '-'), coalesce(t.ref_type, '-'), coalesce(t.ref_id::text, '-'),
-        coalesce(t.policy_version::text, '-'), coalesce(md5(t.memo), '-'),
-        t.debit_version, t.debit_posted_after, t.debit_pending_after,
-        t.credit_version, t.credit_posted_after, t.credit_pending_after,
-        (extract(epoch FROM t.created_at) * 1000000)::bigint)
+    SELECT record_send(ROW(t.id, t.seq, t.community_id, t.asset, t.debit_account_id, t.credit_account_id, t.amount,
+        t.code, t.flags, t.pending_id, t.timeout_at, t.reverses_id, convert_to(t.ref_type, 'UTF8'), t.ref_id,
+        t.policy_version, convert_to(t.memo, 'UTF8'), t.debit_version, t.debit_posted_after, t.debit_pending_after,
+        t.credit_version, t.credit_posted_after, t.credit_pending_after, t.created_at))
 $$;
 
-CREATE FUNCTION ledger_block_hash(prev_hash bytea, digests text) RETURNS bytea
+-- A block's hash: SHA-256 of the previous block's hash and the digests of its transfers in seq order.
+CREATE FUNCTION ledger_block_hash(prev_hash bytea, digests bytea) RETURNS bytea
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT sha256(prev_hash || convert_to(digests, 'UTF8'))
+    SELECT sha256(prev_hash || digests)
 $$;
 
 -- Applies a statement's inserted transfers to their accounts and seals them into each community's chain.
@@ -169,9 +168,6 @@ DECLARE
     inconsistent integer;
     mixed integer;
     unfounded integer;
-    block record;
-    head ledger_chain_head;
-    digest bytea;
 BEGIN
     -- A post or void names a hold on the same accounts, never for more than it held, and a post comes before the
     -- hold's timeout; a reversal names a posted transfer, with the accounts swapped and the same amount.
@@ -190,40 +186,38 @@ BEGIN
             unfounded USING ERRCODE = 'check_violation';
     END IF;
 
-    WITH moves AS (
-        -- Posted and pending effect on both sides; a post or void releases the whole hold.
-        SELECT n.debit_account_id, n.credit_account_id, n.community_id, n.asset, n.flags & 8 <> 0 AS voids,
-               n.debit_version, n.debit_posted_after, n.debit_pending_after,
-               n.credit_version, n.credit_posted_after, n.credit_pending_after,
-               CASE WHEN n.flags & 14 IN (0, 4) THEN n.amount ELSE 0 END AS posted,
-               CASE WHEN n.flags & 2 <> 0 THEN n.amount
-                    WHEN n.flags & 12 <> 0 THEN -(SELECT h.amount FROM ledger_transfer h WHERE h.id = n.pending_id)
-                    ELSE 0 END AS pending
+    WITH legs AS (
+        -- Both sides of every transfer, with the hold's amount for a post or void (which releases all of it).
+        SELECT n.debit_account_id AS account_id, true AS debit, n.community_id, n.asset, n.flags, n.amount,
+               n.debit_version AS version, n.debit_posted_after AS posted_after,
+               n.debit_pending_after AS pending_after,
+               CASE WHEN n.flags & 12 <> 0
+                    THEN (SELECT h.amount FROM ledger_transfer h WHERE h.id = n.pending_id) END AS held
+        FROM inserted n
+        UNION ALL
+        SELECT n.credit_account_id, false, n.community_id, n.asset, n.flags, n.amount, n.credit_version,
+               n.credit_posted_after, n.credit_pending_after,
+               CASE WHEN n.flags & 12 <> 0
+                    THEN (SELECT h.amount FROM ledger_transfer h WHERE h.id = n.pending_id) END
         FROM inserted n
     ),
-    legs AS (
-        SELECT debit_account_id AS account_id, community_id, asset, voids, debit_version AS version,
-               debit_posted_after AS posted_after, debit_pending_after AS pending_after,
-               posted AS dp, 0::bigint AS cp, pending AS dq, 0::bigint AS cq
-        FROM moves
-        UNION ALL
-        SELECT credit_account_id, community_id, asset, voids, credit_version, credit_posted_after,
-               credit_pending_after, 0, posted, 0, pending
-        FROM moves
-    ),
-    -- One sort: per account, its legs in version order with the sums, and the first and last leg.
-    ranked AS (
-        SELECT account_id, community_id, asset, version, posted_after, pending_after,
-               row_number() OVER w AS rn, count(*) OVER w AS entries,
-               lag(version) OVER w AS previous_version, first_value(version) OVER w AS first_version,
-               first_value(community_id) OVER w AS first_community, first_value(asset) OVER w AS first_asset,
-               sum(dp) OVER w AS dp, sum(cp) OVER w AS cp, sum(dq) OVER w AS dq, sum(cq) OVER w AS cq,
-               bool_and(voids) OVER w AS only_voids
-        FROM legs
-        WINDOW w AS (PARTITION BY account_id ORDER BY version ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-    ),
+    -- One pass per account: its sums, its versions, the balances of its last entry (the greatest version), and
+    -- whether every leg names the same community and asset (by a 64-bit hash of the community) and only voids.
     per_account AS (
-        SELECT * FROM ranked WHERE rn = entries
+        SELECT account_id, count(*) AS entries, min(version) AS first_version,
+               max(ARRAY[version, posted_after, pending_after]) AS last,
+               coalesce(sum(amount) FILTER (WHERE debit AND flags & 14 IN (0, 4)), 0) AS dp,
+               coalesce(sum(amount) FILTER (WHERE NOT debit AND flags & 14 IN (0, 4)), 0) AS cp,
+               coalesce(sum(CASE WHEN flags & 2 <> 0 THEN amount ELSE -held END)
+                        FILTER (WHERE debit AND flags & 14 <> 0), 0) AS dq,
+               coalesce(sum(CASE WHEN flags & 2 <> 0 THEN amount ELSE -held END)
+                        FILTER (WHERE NOT debit AND flags & 14 <> 0), 0) AS cq,
+               bool_and(flags & 8 <> 0) AS only_voids,
+               min(uuid_hash_extended(community_id, 0)) AS community_hash,
+               max(uuid_hash_extended(community_id, 0)) = min(uuid_hash_extended(community_id, 0))
+                   AND max(asset) = min(asset) AS one_ledger,
+               min(asset) AS asset
+        FROM legs GROUP BY account_id
     ),
     applied AS (
         UPDATE ledger_account a
@@ -234,16 +228,15 @@ BEGIN
         WHERE a.id = p.account_id
         -- Versions run on from the account's without a gap (distinct: checked on all legs below); the last leg
         -- carries the balances the account now has. A closed account only sees its holds voided.
-        RETURNING ((NOT a.closed OR p.only_voids)
-                   AND a.community_id = p.first_community AND a.asset = p.first_asset
-                   AND p.first_version = a.version - p.entries + 1 AND p.version = a.version
-                   AND p.posted_after = a.credits_posted - a.debits_posted
-                   AND p.pending_after = a.credits_pending - a.debits_pending) AS consistent
+        RETURNING ((NOT a.closed OR p.only_voids) AND p.one_ledger
+                   AND uuid_hash_extended(a.community_id, 0) = p.community_hash AND a.asset = p.asset
+                   AND p.first_version = a.version - p.entries + 1 AND p.last[1] = a.version
+                   AND p.last[2] = a.credits_posted - a.debits_posted
+                   AND p.last[3] = a.credits_pending - a.debits_pending) AS consistent
     )
     SELECT (SELECT count(*) FROM per_account),
            count(*), count(*) FILTER (WHERE NOT consistent),
-           (SELECT count(*) FROM ranked
-            WHERE version = previous_version OR community_id <> first_community OR asset <> first_asset)
+           (SELECT count(*) FROM (SELECT FROM legs GROUP BY account_id, version HAVING count(*) > 1) AS twice)
     INTO expected, touched, inconsistent, mixed
     FROM applied;
 
@@ -257,27 +250,39 @@ BEGIN
             USING ERRCODE = 'check_violation';
     END IF;
 
-    -- Seal each community's rows as one block. The digests are computed first; the head is locked last and only to
-    -- link the block (accounts before chain heads, heads by community: one global lock order), so concurrent
-    -- batches of one community overlap everywhere but in this short step and their commits.
-    FOR block IN
+    -- Seal each community's rows as one block, in one statement. The digests are computed first; the heads are
+    -- locked last and only to link the blocks (accounts before chain heads, heads by community: one global lock
+    -- order), so concurrent batches of one community overlap everywhere but in this short step and their commits.
+    WITH blocks AS (
         SELECT n.community_id, min(n.seq) AS first_seq, max(n.seq) AS last_seq, count(*) AS transfers,
                range_agg(int8range(n.seq, n.seq, '[]')) AS seqs,
-               string_agg(ledger_transfer_digest_text(n::ledger_transfer), E'\n' ORDER BY n.seq) AS digests
-        FROM inserted n GROUP BY n.community_id ORDER BY n.community_id
-    LOOP
-        SELECT * INTO head FROM ledger_chain_head WHERE community_id = block.community_id FOR UPDATE;
-        IF NOT FOUND THEN
-            INSERT INTO ledger_chain_head (community_id) VALUES (block.community_id) RETURNING * INTO head;
-        END IF;
-        digest := ledger_block_hash(head.hash, block.digests);
+               string_agg(ledger_transfer_digest(n::ledger_transfer), ''::bytea ORDER BY n.seq) AS digests
+        FROM inserted n GROUP BY n.community_id
+    ),
+    heads AS (
+        SELECT h.community_id, h.block_no, h.hash FROM ledger_chain_head h
+        WHERE h.community_id IN (SELECT community_id FROM blocks)
+        ORDER BY h.community_id FOR UPDATE
+    ),
+    sealed AS (
         INSERT INTO ledger_seal (community_id, block_no, first_seq, last_seq, seqs, transfer_count, prev_hash, hash)
-        VALUES (block.community_id, head.block_no + 1, block.first_seq, block.last_seq, block.seqs, block.transfers,
-                head.hash, digest);
-        UPDATE ledger_chain_head
-        SET block_no = head.block_no + 1, last_seq = greatest(head.last_seq, block.last_seq), hash = digest
-        WHERE community_id = block.community_id;
-    END LOOP;
+        SELECT b.community_id, h.block_no + 1, b.first_seq, b.last_seq, b.seqs, b.transfers, h.hash,
+               ledger_block_hash(h.hash, b.digests)
+        FROM blocks b JOIN heads h ON h.community_id = b.community_id
+        RETURNING community_id, block_no, last_seq, hash
+    ),
+    linked AS (
+        UPDATE ledger_chain_head h
+        SET block_no = s.block_no, last_seq = greatest(h.last_seq, s.last_seq), hash = s.hash
+        FROM sealed s WHERE h.community_id = s.community_id
+        RETURNING h.community_id
+    )
+    SELECT (SELECT count(*) FROM blocks), count(*) INTO expected, touched FROM linked;
+    IF touched <> expected THEN
+        -- Chain heads are made when a community's first account opens (ledger_account_chain_head).
+        RAISE EXCEPTION 'ledger: % communities of the inserted transfers have no chain head', expected - touched
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -286,9 +291,10 @@ CREATE TRIGGER ledger_transfer_apply AFTER INSERT ON ledger_transfer
     REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ledger_apply_transfers();
 
 -- Everything a batch is decided on, in one round trip: the transfers that posts, voids and reversals name (read
--- first, as their accounts are locked too), every account locked in id order (the global lock order), then, under
--- those locks, the batch ids already stored or remembered as failed, how each named transfer was resolved, and the
--- clock. kind: 0 clock, 1 account, 2 transfer, 3 remembered failure, 4 a hold's resolution, 5 a reversal's target.
+-- first, as their accounts are locked too) and the batch ids already stored, then every account locked in id order
+-- (the global lock order), then, under those locks, the ids remembered as failed, how each named transfer was
+-- resolved, and the clock. kind: 0 clock, 1 account, 2 transfer, 3 remembered failure, 4 a hold's resolution, 5 a
+-- reversal's target.
 CREATE FUNCTION ledger_read_batch(ids uuid[], account_ids uuid[], targets uuid[])
 RETURNS TABLE (
     kind smallint, id uuid, community_id uuid, asset smallint, flags smallint, floor bigint, cap bigint,
@@ -314,6 +320,14 @@ BEGIN
              unnest(ARRAY[t.debit_account_id, t.credit_account_id]) AS x;
     END IF;
 
+    -- The batch's own ids, read before waiting for the locks (a batch that holds them is busy anyway): one that
+    -- commits the same id meanwhile makes this batch's insert fail on the primary key, and the batch is retried.
+    RETURN QUERY
+    SELECT 2::smallint, t.id, t.community_id, t.asset, t.flags, NULL::bigint, NULL::bigint, NULL::bigint,
+           NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, t.debit_account_id,
+           t.credit_account_id, t.amount, t.code, t.pending_id, t.timeout_at, t.reverses_id, t.ref_type, t.ref_id,
+           t.policy_version, t.memo, t.created_at, NULL::smallint
+    FROM unnest(ids) AS q(id) JOIN ledger_transfer t ON t.id = q.id;
     RETURN QUERY
     SELECT 1::smallint, a.id, a.community_id, a.asset, a.flags, a.floor, a.cap, a.debits_posted, a.credits_posted,
            a.debits_pending, a.credits_pending, a.version, a.closed, NULL::uuid, NULL::uuid, NULL::bigint,
@@ -323,12 +337,6 @@ BEGIN
     ORDER BY a.id FOR UPDATE OF a;
 
     -- From here on every statement sees what committed before the locks were granted.
-    RETURN QUERY
-    SELECT 2::smallint, t.id, t.community_id, t.asset, t.flags, NULL::bigint, NULL::bigint, NULL::bigint,
-           NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, t.debit_account_id,
-           t.credit_account_id, t.amount, t.code, t.pending_id, t.timeout_at, t.reverses_id, t.ref_type, t.ref_id,
-           t.policy_version, t.memo, t.created_at, NULL::smallint
-    FROM unnest(ids) AS q(id) JOIN ledger_transfer t ON t.id = q.id;
     RETURN QUERY
     SELECT 3::smallint, f.id, NULL::uuid, NULL::smallint, NULL::smallint, NULL::bigint, NULL::bigint, NULL::bigint,
            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, NULL::uuid, NULL::uuid,
@@ -356,6 +364,18 @@ BEGIN
            NULL::uuid, NULL::integer, NULL::text, clock_timestamp(), NULL::smallint;
 END
 $$;
+
+-- Every community with an account has a chain head, so sealing never has to create one on the hot path.
+CREATE FUNCTION ledger_open_chain_heads() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+BEGIN
+    INSERT INTO ledger_chain_head (community_id) SELECT DISTINCT community_id FROM opened ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER ledger_account_chain_head AFTER INSERT ON ledger_account
+    REFERENCING NEW TABLE AS opened FOR EACH STATEMENT EXECUTE FUNCTION ledger_open_chain_heads();
 
 CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -405,9 +425,9 @@ INSERT INTO ledger_code (code, name, description) VALUES
 """
 
 BACKWARDS = """
-DROP FUNCTION ledger_transfer_digest_text(ledger_transfer);
+DROP FUNCTION ledger_transfer_digest(ledger_transfer);
 DROP TABLE ledger_seal, ledger_chain_head, ledger_transfer_failure, ledger_transfer, ledger_account, ledger_code;
-DROP FUNCTION ledger_apply_transfers(), ledger_refuse_change(), ledger_block_hash(bytea, text),
+DROP FUNCTION ledger_apply_transfers(), ledger_refuse_change(), ledger_block_hash(bytea, bytea), ledger_open_chain_heads(),
     ledger_read_batch(uuid[], uuid[], uuid[]);
 """
 

@@ -48,11 +48,7 @@ def account_from_row(row: asyncpg.Record) -> Account:
 
 
 async def insert_accounts(connection: asyncpg.Connection, accounts: Sequence[NewAccount]) -> list[uuid.UUID]:
-    """Open accounts (and their communities' chain heads); returns the ids that were new."""
-    await connection.execute(
-        "INSERT INTO ledger_chain_head (community_id) SELECT DISTINCT unnest($1::uuid[]) ON CONFLICT DO NOTHING",
-        [a.community_id for a in accounts],
-    )
+    """Open accounts (a trigger starts their communities' chain heads); returns the ids that were new."""
     rows = await connection.fetch(
         """
         INSERT INTO ledger_account

@@ -80,11 +80,11 @@ GROUP BY pending_id HAVING count(*) > 1
 
 _BLOCKS = """
 SELECT s.block_no, s.first_seq, s.last_seq, s.transfer_count, s.prev_hash, s.hash,
-       d.transfers, ledger_block_hash(s.prev_hash, coalesce(d.digests, '')) AS recomputed
+       d.transfers, ledger_block_hash(s.prev_hash, coalesce(d.digests, ''::bytea)) AS recomputed
 FROM ledger_seal s
 LEFT JOIN LATERAL (
     SELECT count(*) AS transfers,
-           string_agg(ledger_transfer_digest_text(t), E'\\n' ORDER BY t.seq) AS digests
+           string_agg(ledger_transfer_digest(t), ''::bytea ORDER BY t.seq) AS digests
     FROM ledger_transfer t
     WHERE t.community_id = s.community_id AND t.seq BETWEEN s.first_seq AND s.last_seq AND t.seq <@ s.seqs
 ) d ON true
