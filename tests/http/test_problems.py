@@ -86,6 +86,14 @@ async def test_unknown_field_is_refused(probe_client: httpx.AsyncClient) -> None
     response = await probe_client.post("/v1/probe/payments", json={"points": 1, "pints": 2})
     assert response.status_code == 400
     assert "pints" in response.json()["detail"]
+    assert response.json()["field"] == "pints"
+
+
+async def test_missing_field_is_named(probe_client: httpx.AsyncClient) -> None:
+    response = await probe_client.post("/v1/probe/payments", json={"memo": "为邻居买菜"})
+    assert response.status_code == 400
+    assert response.json()["field"] == "points"
+    assert response.json()["errors"][0]["source"] == "body"
 
 
 async def test_malformed_json_is_problem_400(probe_client: httpx.AsyncClient) -> None:

@@ -24,4 +24,5 @@ def test_configured_key_wins_and_purposes_differ(tmp_path: Path) -> None:
     assert keys.master == b"k" * 40
     assert len({keys.token_signing, keys.personal_data, keys.check_in}) == 3
     assert not (tmp_path / "secret.key").exists()
-    assert "kkkk" not in repr(settings) and "kkkk" not in repr(keys)
+    assert "kkkk" not in repr(settings)
+    assert "kkkk" not in repr(keys)

@@ -6,6 +6,7 @@ framework errors map by status; anything else is a 500 that names the request id
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import structlog
@@ -96,11 +97,28 @@ def _on_domain_error(request: Request[Any, Any, Any], exc: TimebankError) -> Res
     )
 
 
+_NAMED_FIELD = re.compile(r"field `([^`]+)`")
+_AT_PATH = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def _field_of(failure: dict[str, Any]) -> str:
+    """The field at fault. For a body, msgspec names it in the message (``Object missing required field `id` - at
+    `$.lines[0]```), while Litestar's key is the handler's parameter (``data``)."""
+    message = str(failure.get("message", ""))
+    named = _NAMED_FIELD.search(message)
+    at = _AT_PATH.search(message)
+    parts = [at.group(1) if at else "", named.group(1) if named else ""]
+    if any(parts):
+        return ".".join(part for part in parts if part)
+    key = failure.get("key")
+    return key if key and key != "data" else "body"
+
+
 def _on_validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     # Litestar lists each failure as {"message", "key", "source"}; a body that is not JSON at all has no key.
     failures = exc.extra if isinstance(exc.extra, list) else []
     errors = [
-        {"field": item.get("key") or "body", "source": item.get("source", "body"), "message": item.get("message", "")}
+        {"field": _field_of(item), "source": item.get("source", "body"), "message": item.get("message", "")}
         for item in failures
         if isinstance(item, dict)
     ] or [{"field": "body", "source": "body", "message": exc.detail}]
