@@ -167,7 +167,7 @@ CREATE TABLE rewards_stock_count (
 CREATE INDEX rewards_stock_count_station_at ON rewards_stock_count (station_id, at);
 
 -- An order: ``person_id`` spends their points (placed by themselves, a verified relative, or staff). The hold is
--- a pending ledger transfer whose timeout is the pickup window; ``expires_at`` is that timeout.
+-- a pending ledger transfer whose timeout is the pickup window; ``expires_at`` ends the window a moment before it.
 CREATE TABLE rewards_order (
     id uuid PRIMARY KEY,
     community_id uuid NOT NULL REFERENCES community,
@@ -355,8 +355,7 @@ REVOKE UPDATE, DELETE, TRUNCATE ON rewards_stock, rewards_order, rewards_grant, 
     FROM timebank_app;
 GRANT UPDATE (picked_quantity, returned_quantity) ON rewards_order_line TO timebank_app;
 GRANT UPDATE (reserved) ON rewards_stock TO timebank_app;
--- expires_at: set to the hold's timeout once the ledger has written the hold, in the same transaction.
-GRANT UPDATE (status, posted_points, approved_at, approved_by, closed_at, closed_by, close_reason, expires_at)
+GRANT UPDATE (status, posted_points, approved_at, approved_by, closed_at, closed_by, close_reason)
     ON rewards_order TO timebank_app;
 GRANT UPDATE (status, decided_by, decided_at, issued_at, signed_by) ON rewards_grant TO timebank_app;
 GRANT UPDATE (name, category, price_points, image_url, unit_cost_fen, limit_per_day, limit_per_month,

@@ -129,7 +129,6 @@ async def hand_over(
                 ref_id=order.id,
                 actor_id=actor.person_id,
             )
-    await points.apply(connection, [points.post(order.id, order.hold_transfer_id, amount, policy=order.policy_version)])
     await connection.executemany(
         "UPDATE rewards_order_line SET picked_quantity = $3 WHERE order_id = $1 AND item_id = $2",
         [(order.id, item, quantity) for item, quantity in sorted(picked.items())],
@@ -154,4 +153,6 @@ async def hand_over(
         before={"status": str(order.status)},
         after={"status": str(done.status), "posted_points": amount, "taken": {str(k): v for k, v in picked.items()}},
     )
+    # The posting comes last: the ledger's lock on the community's chain then lasts only until commit.
+    await points.apply(connection, [points.post(order.id, order.hold_transfer_id, amount, policy=order.policy_version)])
     return done

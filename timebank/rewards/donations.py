@@ -152,8 +152,6 @@ async def receive_donation(
                 ref_id=request.id,
                 actor_id=actor.person_id,
             )
-    if transfer is not None:
-        await points.apply(connection, [transfer])
     donation = await get_donation(connection, request.id)
     await audit.record(
         connection,
@@ -170,6 +168,8 @@ async def receive_donation(
             "reward_points": reward,
         },
     )
+    if transfer is not None:
+        await points.apply(connection, [transfer])  # last: the ledger holds the community's chain until commit
     return donation, True
 
 

@@ -146,8 +146,6 @@ async def _expire_community(
                     policy.version,
                 )
             )
-    for start in range(0, len(transfers), MAX_BATCH):
-        await points.apply(connection, transfers[start : start + MAX_BATCH])
     await connection.executemany(
         """
         INSERT INTO rewards_expiry_notice
@@ -156,6 +154,9 @@ async def _expire_community(
         """,
         notices,
     )
+    # The transfers come last: the ledger holds the community's chain until commit.
+    for start in range(0, len(transfers), MAX_BATCH):
+        await points.apply(connection, transfers[start : start + MAX_BATCH])
     return ExpiryRun(
         notices=len(notices),
         accounts_expired=len(transfers),

@@ -2,8 +2,10 @@
 
 Placing an order is one transaction: the order row claims its id (a concurrent retry waits, then replays), the
 stock rows are reserved in item order, the limits are checked under those locks, and the ledger holds the points
-last, with the pickup window as the hold's timeout. A refusal anywhere rolls everything back, so an order never
-holds points without goods or goods without points. Closing an order voids the hold and releases the goods together.
+last (its lock on the community's chain then lasts only until commit), with the pickup window as the hold's
+timeout; the order's own ``expires_at`` is taken a moment before, so the order never outlives its hold. A refusal
+anywhere rolls everything back, so an order never holds points without goods or goods without points. Closing an
+order voids the hold and releases the goods together.
 """
 
 from __future__ import annotations
@@ -182,6 +184,9 @@ async def place_order(
     )
     await stock.reserve(connection, quantities)
     await _check_limits(connection, request, quantities)
+    order = await get_order(connection, request.id)
+    await _audit(connection, actor, order, "place")
+    # The hold comes last: the ledger locks the community's chain until commit, so nothing else may follow it.
     hold = points.hold(
         community_id,
         request.person_id,
@@ -191,13 +196,6 @@ async def place_order(
         policy=policy.version,
     )
     await points.apply(connection, [hold])
-    await connection.execute(
-        "UPDATE rewards_order SET expires_at = $2 WHERE id = $1",
-        request.id,
-        await points.hold_timeout(connection, hold.id),
-    )
-    order = await get_order(connection, request.id)
-    await _audit(connection, actor, order, "place")
     return order, True
 
 
@@ -393,10 +391,9 @@ async def _close(
         raise WrongState(f"the order is {order.status}", field="order_id", status=str(order.status))
     if await _window_passed(connection, order):
         # Past the window the ledger only lets the hold lapse: the order expires rather than closing as asked.
-        await expire_orders(connection, [order])
+        await expire_orders(connection, [order], actor)
         return await get_order(connection, order_id)
     await stock.release(connection, {line.item_id: line.quantity for line in order.lines})
-    await points.apply(connection, [points.void(order.id, order.hold_transfer_id, policy=order.policy_version)])
     await connection.execute(
         "UPDATE rewards_order SET status = $2, closed_at = clock_timestamp(), closed_by = $3, close_reason = $4 "
         "WHERE id = $1",
@@ -407,10 +404,11 @@ async def _close(
     )
     closed = await get_order(connection, order_id)
     await _audit(connection, actor, closed, _CLOSING_ACTION[status], before=order)
+    await points.apply(connection, [points.void(order.id, order.hold_transfer_id, policy=order.policy_version)])
     return closed
 
 
-async def expire_orders(connection: asyncpg.Connection, orders: Sequence[Order]) -> None:
+async def expire_orders(connection: asyncpg.Connection, orders: Sequence[Order], actor: Principal | None) -> None:
     """Close open orders whose window passed: goods back, holds lapse. The orders must be locked by the caller."""
     if not orders:
         return
@@ -419,7 +417,6 @@ async def expire_orders(connection: asyncpg.Connection, orders: Sequence[Order])
         for line in order.lines:
             released[line.item_id] = released.get(line.item_id, 0) + line.quantity
     await stock.release(connection, released)
-    await points.apply(connection, [points.expiry_void(o.hold_transfer_id) for o in orders], accept=_EXPIRED_VOID_OK)
     await connection.execute(
         """
         UPDATE rewards_order SET status = 'expired', closed_at = clock_timestamp(),
@@ -428,6 +425,18 @@ async def expire_orders(connection: asyncpg.Connection, orders: Sequence[Order])
         """,
         [order.id for order in orders],
     )
+    for order in orders:
+        await audit.record(
+            connection,
+            actor,
+            community_id=order.community_id,
+            action="expire",
+            entity="rewards_order",
+            entity_id=order.id,
+            before={"status": str(order.status)},
+            after={"status": str(OrderStatus.expired)},
+        )
+    await points.apply(connection, [points.expiry_void(o.hold_transfer_id) for o in orders], accept=_EXPIRED_VOID_OK)
 
 
 async def _window_passed(connection: asyncpg.Connection, order: Order) -> bool:

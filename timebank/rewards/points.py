@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 import asyncpg
 
@@ -29,7 +28,6 @@ __all__ = [
     "available_points",
     "expiry_void",
     "hold",
-    "hold_timeout",
     "person_points",
     "post",
     "refund",
@@ -196,9 +194,3 @@ async def apply(
         # Anything else means the mall built a transfer the ledger cannot take: a bug, not a client error.
         raise RuntimeError(f"ledger refused {transfer.id}: {result.name}")
     return results
-
-
-async def hold_timeout(connection: asyncpg.Connection, hold_id: uuid.UUID) -> datetime:
-    """When the ledger will let the hold lapse."""
-    timeout_at: datetime = await connection.fetchval("SELECT timeout_at FROM ledger_transfer WHERE id = $1", hold_id)
-    return timeout_at

@@ -86,7 +86,6 @@ async def return_goods(
         actor_id=actor.person_id,
         note=reason[:500],
     )
-    await points.apply(connection, [refund])
     await connection.execute(
         "UPDATE rewards_order_line SET returned_quantity = returned_quantity + $3 WHERE order_id = $1 AND item_id = $2",
         order_id,
@@ -120,6 +119,7 @@ async def return_goods(
         after={key: str(value) if isinstance(value, uuid.UUID) else value for key, value in asdict(done).items()}
         | {"at": done.at.isoformat()},
     )
+    await points.apply(connection, [refund])  # last: the ledger holds the community's chain until commit
     return done, True
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncpg
 import structlog
 
-from timebank.community import audit
 from timebank.db import EVERY_COMMUNITY, bound
 from timebank.rewards.orders import expire_orders, get_order
 
@@ -32,18 +31,7 @@ async def sweep_expired_orders(pool: asyncpg.Pool, *, batch: int = 200) -> int:
                 batch,
             )
             orders = [await get_order(connection, row["id"]) for row in rows]
-            await expire_orders(connection, orders)
-            for order in orders:
-                await audit.record(
-                    connection,
-                    None,
-                    community_id=order.community_id,
-                    action="expire",
-                    entity="rewards_order",
-                    entity_id=order.id,
-                    before={"status": str(order.status)},
-                    after={"status": "expired"},
-                )
+            await expire_orders(connection, orders, None)
         expired += len(orders)
         if len(orders) < batch:
             break
