@@ -24,7 +24,8 @@ from timebank.rewards import points, stock
 from timebank.rewards.catalogue import get_item
 from timebank.rewards.codes import PickupCodes
 from timebank.rewards.eligibility import check_eligible
-from timebank.rewards.errors import LimitReached, PickupWindowPassed, WrongState
+from timebank.rewards.errors import PickupWindowPassed, WrongState
+from timebank.rewards.limits import check_limits
 from timebank.rewards.model import Order, OrderLine, OrderStatus, Policy
 from timebank.rewards.policy import current_policy
 
@@ -46,7 +47,6 @@ _ORDER_COLUMNS = (
 )
 _LINE_COLUMNS = "item_id, quantity, unit_points, picked_quantity, returned_quantity"
 _MAX_CODE_ATTEMPTS = 32
-_LOCAL_DAY = "date_trunc('{unit}', clock_timestamp() AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai'"
 _CLOSING_ACTION = {OrderStatus.rejected: "reject", OrderStatus.cancelled: "cancel"}
 _EXPIRED_VOID_OK = frozenset({Result.ok, Result.exists, Result.pending_already_voided})
 
@@ -183,7 +183,7 @@ async def place_order(
         [(request.id, community_id, item, quantities[item], prices[item]) for item in sorted(quantities)],
     )
     await stock.reserve(connection, quantities)
-    await _check_limits(connection, request, quantities)
+    await check_limits(connection, request.person_id, request.id, quantities)
     order = await get_order(connection, request.id)
     await _audit(connection, actor, order, "place")
     # The hold comes last: the ledger locks the community's chain until commit, so nothing else may follow it.
@@ -288,51 +288,6 @@ async def _insert_order(
             raise NotFound("no such station in this community", field="station_id") from None
         return bool(inserted)
     raise RuntimeError("no free pickup code at this station")  # 32 clashes in a row: a million codes are in use
-
-
-async def _check_limits(
-    connection: asyncpg.Connection, request: OrderRequest, quantities: Mapping[uuid.UUID, int]
-) -> None:
-    """Per-day, per-month and per-person limits, counted under the stock locks this order holds (so two
-    concurrent orders of one person cannot both slip under a limit). Returned pieces do not count."""
-    rows = await connection.fetch(
-        f"""
-        SELECT i.id, i.name, i.limit_per_day, i.limit_per_month, i.limit_per_person,
-               coalesce(sum(c.quantity) FILTER (WHERE c.placed_at >= {_LOCAL_DAY.format(unit="day")}), 0) AS today,
-               coalesce(sum(c.quantity) FILTER (WHERE c.placed_at >= {_LOCAL_DAY.format(unit="month")}), 0) AS month,
-               coalesce(sum(c.quantity), 0) AS ever
-        FROM rewards_item i
-        LEFT JOIN (
-            SELECT l.item_id, o.placed_at,
-                   CASE WHEN o.status = 'picked_up' THEN l.picked_quantity - l.returned_quantity
-                        ELSE l.quantity END AS quantity
-            FROM rewards_order o JOIN rewards_order_line l ON l.order_id = o.id
-            WHERE o.person_id = $2 AND o.id <> $3 AND o.status IN ('placed', 'approved', 'picked_up')
-        ) c ON c.item_id = i.id
-        WHERE i.id = ANY($1::uuid[])
-          AND (i.limit_per_day IS NOT NULL OR i.limit_per_month IS NOT NULL OR i.limit_per_person IS NOT NULL)
-        GROUP BY i.id
-        """,
-        list(quantities),
-        request.person_id,
-        request.id,
-    )
-    for row in rows:
-        wanted = quantities[row["id"]]
-        for period, limit, used in (
-            ("day", row["limit_per_day"], row["today"]),
-            ("month", row["limit_per_month"], row["month"]),
-            ("person", row["limit_per_person"], row["ever"]),
-        ):
-            if limit is not None and used + wanted > limit:
-                raise LimitReached(
-                    f"{row['name']}: at most {limit} per {period}",
-                    field="lines",
-                    item_id=str(row["id"]),
-                    period=period,
-                    limit=limit,
-                    used=used,
-                )
 
 
 async def approve_order(connection: asyncpg.Connection, actor: Principal, order_id: uuid.UUID) -> Order:

@@ -22,7 +22,7 @@ from timebank.access.principal import Principal
 from timebank.db import Database, bound
 from timebank.errors import TimebankError
 from timebank.rewards import Item
-from timebank.rewards.errors import NotEnoughPoints, OutOfStock
+from timebank.rewards.errors import LimitReached, NotEnoughPoints, OutOfStock
 from timebank.rewards.orders import OrderRequest, place_order
 
 
@@ -95,3 +95,15 @@ async def test_a_crowd_with_scarce_goods_and_points(database: Database, wide: Da
     balances = [await available(database, mall, person) for person in crowd]
     assert sorted(balances) == [5] * 10 + [45] * 2
     assert await ledger_verifies(database, mall) == []
+
+
+async def test_concurrent_orders_of_one_person_never_slip_under_a_limit(database: Database, wide: Database) -> None:
+    mall = await build_mall(database)
+    once = await stocked_item(database, mall, price=1, stock=50, limit_per_person=2)
+    eager = await resident(database, mall, points=100)
+
+    outcomes = await asyncio.gather(*(_place(wide, mall, eager, once, 1) for _ in range(12)))
+
+    assert outcomes.count("ok") == 2
+    assert outcomes.count(LimitReached.code) == 10
+    assert await stock_of(database, mall, once) == (50, 2)
