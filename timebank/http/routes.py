@@ -7,6 +7,13 @@ from litestar.types import ControllerRouterHandler
 from timebank.http.controllers.auth import AuthController
 from timebank.http.controllers.community import CommunityController, PeopleController
 from timebank.http.controllers.ledger import LedgerController
+from timebank.http.controllers.marketplace import MarketplaceCommunityController
+from timebank.http.controllers.marketplace_items import (
+    PartnerUnitOpeningsController,
+    ProjectController,
+    ResourceController,
+)
+from timebank.http.controllers.marketplace_orders import NeedController, OrderController
 from timebank.http.controllers.rewards_aid import MallGrantController, MallStationAidController
 from timebank.http.controllers.rewards_catalogue import (
     MallCommunityController,
@@ -46,4 +53,10 @@ API_CONTROLLERS: list[ControllerRouterHandler] = [
     ActivitiesController,
     ServiceRecordsController,
     TimeBankController,
+    MarketplaceCommunityController,
+    ResourceController,
+    ProjectController,
+    PartnerUnitOpeningsController,
+    NeedController,
+    OrderController,
 ]

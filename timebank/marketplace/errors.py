@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from timebank.errors import Conflict, RuleViolation
 
-__all__ = ["AlreadyClaimed", "ClaimDeadlinePassed", "CoinsDoNotCover", "OrderNotInState", "WishOverValueCap"]
+__all__ = [
+    "AlreadyClaimed",
+    "ClaimDeadlinePassed",
+    "CoinsDoNotCover",
+    "CoinsNotYetSpendable",
+    "OrderNotInState",
+    "WishOverValueCap",
+]
 
 
 class AlreadyClaimed(Conflict):
@@ -40,3 +47,13 @@ class CoinsDoNotCover(RuleViolation):
 
     code = "coins-do-not-cover"
     title = "Time coins do not cover the order"
+
+
+class CoinsNotYetSpendable(RuleViolation):
+    """Time coins pay for help only from the earning policy's age gate (65, or 60 in a hardship household).
+
+    Until then they are kept for later, as the time bank intends.
+    """
+
+    code = "coins-not-yet-spendable"
+    title = "Time coins not yet spendable"

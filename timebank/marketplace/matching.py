@@ -208,21 +208,35 @@ def _availability(busy: bool, score: Score) -> None:
         score.because("available", "free at the preferred time")
 
 
-def _group(
-    need: _Need, members: list[_Member], stats: _Stats, group_id: uuid.UUID, extra_skills: tuple[str, ...]
-) -> Score:
-    """A team or unit, from its members (and, for a unit, its resources and projects)."""
+def _group(need: _Need, members: list[_Member], stats: _Stats, group_id: uuid.UUID, offers: tuple[str, ...]) -> Score:
+    """A team or unit: what it offers itself (a unit's resources and projects, a team's name), else the share of its
+    members who state a fitting skill (a team built around the skill beats one with a member or two who have it)."""
     score = Score()
-    skills = tuple(dict.fromkeys(skill for member in members for skill in member.skills)) + extra_skills
-    _skill_fit(need, skills, score, who="offers")
+    _skill_fit(need, offers, score, who="offers")
+    if not score.fits:
+        fitting: dict[str, int] = {}
+        for member in members:
+            probe = Score()
+            _skill_fit(need, member.skills, probe, who="")
+            if probe.fits:
+                fitting[probe.reasons[0].code] = fitting.get(probe.reasons[0].code, 0) + 1
+        count = sum(fitting.values())
+        if count:
+            skill = "skill" in fitting
+            score.fit = (1.0 if skill else 0.8) * (0.7 + 0.3 * count / len(members))
+            wanted = ", ".join(need.skills[:3]) if skill else need.category.value.replace("_", " ")
+            score.because(
+                "skill" if skill else "category",
+                f"{count} of its {len(members)} members {'state' if count != 1 else 'states'} {wanted}",
+            )
     near_building = sum(1 for m in members if need.building_id is not None and m.building_id == need.building_id)
     near_compound = sum(1 for m in members if need.compound_id is not None and m.compound_id == need.compound_id)
     if near_building:
         score.distance = 1.0
-        score.because("same_building", f"{near_building} of its members live in the same building")
+        score.because("same_building", f"{_members_live(near_building)} in the same building")
     elif near_compound:
         score.distance = 0.75
-        score.because("same_compound", f"{near_compound} of its members live in the same compound")
+        score.because("same_compound", f"{_members_live(near_compound)} in the same compound")
     else:
         score.distance = 0.5
         score.because("same_community", "works across this community")
@@ -231,6 +245,10 @@ def _group(
     rating_score(*stats.ratings.get(group_id, (0, 0)), score)
     load_score(stats.load.get(group_id, 0), score)
     return score
+
+
+def _members_live(count: int) -> str:
+    return "1 of its members lives" if count == 1 else f"{count} of its members live"
 
 
 async def suggest_for_need(connection: asyncpg.Connection, need_id: uuid.UUID, *, limit: int = 10) -> list[Suggestion]:

@@ -21,6 +21,7 @@ from timebank.marketplace.errors import OrderNotInState, WishOverValueCap
 from timebank.marketplace.listing import Page, page_clause
 from timebank.marketplace.model import NeedKind, NeedStatus, Settlement, mask_name
 from timebank.marketplace.policy import policy_at
+from timebank.marketplace.time_bank import check_may_spend
 
 __all__ = [
     "NeedFilter",
@@ -168,6 +169,8 @@ async def raise_need(
     _check(new, requester_id)
     if requester_id is not None and not await acting.is_member(connection, requester_id, community_id):
         raise NotFound("the requester is not a member of this community", field="requester_id")
+    if new.settlement is Settlement.time_bank and requester_id is not None:
+        await check_may_spend(connection, community_id, requester_id)
     if new.kind is NeedKind.micro_wish:
         policy = await policy_at(connection, community_id, datetime.now(UTC))
         if new.value_yuan is not None and new.value_yuan > policy.wish_value_cap_yuan:

@@ -32,6 +32,7 @@ from timebank.marketplace.model import (
 )
 from timebank.marketplace.order_store import Order, get_order, lock_order, move, record_event
 from timebank.marketplace.policy import policy_at
+from timebank.marketplace.time_bank import check_may_spend
 
 __all__ = ["NewOrder", "cancel_order", "place_order", "redirect_order"]
 
@@ -139,6 +140,7 @@ async def place_order(connection: asyncpg.Connection, actor: Principal, new: New
     if accept_by <= now:
         raise InvalidInput("the claim deadline has passed already", field="accept_by")
     if need["settlement"] == Settlement.time_bank:
+        await check_may_spend(connection, community_id, need["requester_id"])
         await _check_coins(
             connection, community_id, need["requester_id"], need["est_minutes"] * policy.coins_per_minute
         )

@@ -22,6 +22,8 @@ from timebank.marketplace.model import Tier
 __all__ = ["DEFAULT_RULES", "MarketplacePolicy", "OrderRules", "policy_at", "policy_version", "write_policy"]
 
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+#: The longest time limit a policy may set (also keeps every deadline a representable timestamp).
+_LONGEST = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,8 +184,10 @@ def _audit_rules(rules: OrderRules) -> dict[str, object]:
 
 
 def _check(rules: OrderRules) -> None:
-    limits = [rules.tier_limit(tier) for tier in Tier]
-    if any(limit <= timedelta(0) for limit in [*limits, rules.wish_claim_window]):
-        raise InvalidInput("time limits must be positive", field="compound_limit")
+    limits = {tier.value + "_limit": rules.tier_limit(tier) for tier in Tier}
+    limits["wish_claim_window"] = rules.wish_claim_window
+    for field, limit in limits.items():
+        if not timedelta(0) < limit <= _LONGEST:
+            raise InvalidInput("a time limit is more than nothing and at most a year", field=field)
     if not 1 <= rules.bonus_min_rating <= 5:
         raise InvalidInput("bonus_min_rating is between 1 and 5", field="bonus_min_rating")

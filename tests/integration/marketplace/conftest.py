@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import asyncpg
 import pytest
@@ -63,10 +64,10 @@ async def _person(
     name: str,
     household: uuid.UUID | None,
     *memberships: dict[str, object],
+    born: date | None = None,
 ) -> uuid.UUID:
-    person, _ = await people.register_person(
-        connection, SYSTEM, community, people.NewPerson(id=uuid.uuid4(), name=name, household_id=household)
-    )
+    new = people.NewPerson(id=uuid.uuid4(), name=name, household_id=household, birth_date=born)
+    person, _ = await people.register_person(connection, SYSTEM, community, new)
     for fields in memberships:
         await people.join(
             connection,
@@ -108,7 +109,8 @@ async def fx_hood(database: Database) -> Neighbourhood:
         unit, _ = await organisation.create_unit(
             connection, SYSTEM, here, id=uuid.uuid4(), name="青岛港湾物业", kind="enterprise"
         )
-        requester = await _person(connection, here, "王秀英", household)
+        # 78 years old: time coins pay for her help (the age gate is 65).
+        requester = await _person(connection, here, "王秀英", household, born=date(1948, 3, 9))
         helper = await _person(
             connection, here, "李建国", next_door,
             {"kind": "volunteer", "skills": ("水电维修", "电工")},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -12,7 +13,7 @@ from timebank.db import Database
 from timebank.errors import Conflict, Forbidden
 from timebank.ledger import Asset, Code, LedgerService
 from timebank.marketplace import claims, needs, orders
-from timebank.marketplace.errors import CoinsDoNotCover, OrderNotInState
+from timebank.marketplace.errors import CoinsDoNotCover, CoinsNotYetSpendable, OrderNotInState
 from timebank.marketplace.model import ClaimantKind, NeedKind, OrderMode, Settlement
 from timebank.marketplace.order_store import events_of
 
@@ -201,3 +202,14 @@ async def test_a_disputed_order_goes_back_to_the_claimer(database: Database, hoo
         events = await events_of(connection, order_id)
     assert closed.done_minutes == 45
     assert [e.action for e in events] == ["dispatch", "claim", "done", "reopen", "done", "rate"]
+
+
+async def test_time_coins_pay_for_help_only_from_the_age_gate(database: Database, hood: Neighbourhood) -> None:
+    young = replace(_need(hood, settlement=Settlement.time_bank, minutes=30), requester_id=hood.neighbour.person_id)
+    async with hood.bound(database) as connection:
+        with pytest.raises(CoinsNotYetSpendable) as refused:
+            await needs.raise_need(connection, hood.neighbour, hood.community, young)
+        # Help paid by the community instead is open to anyone.
+        await needs.raise_need(connection, hood.neighbour, hood.community, replace(young, id=uuid.uuid4(),
+                               settlement=Settlement.public_good))  # fmt: skip
+    assert (refused.value.fields["field"], refused.value.fields["redeem_age"]) == ("settlement", 65)
