@@ -22,7 +22,7 @@ from timebank.scoring import ids
 from timebank.scoring.catalogue import catalogue_on
 from timebank.scoring.entries import NewEntry, insert_posted
 from timebank.scoring.errors import SelfAssessment, WrongStage
-from timebank.scoring.model import Catalogue, ItemSource, ReviewerRole, scaled, weighted_score
+from timebank.scoring.model import LOCAL_TIME, Catalogue, ItemSource, ReviewerRole, local_day, scaled, weighted_score
 from timebank.scoring.records import (
     Card,
     Period,
@@ -118,7 +118,7 @@ def _within(period: Period, day: date) -> date:
 
 async def _catalogue(connection: asyncpg.Connection, period: Period, now: datetime) -> Catalogue:
     """The catalogue in force on the day of the action, taken within the period."""
-    return await catalogue_on(connection, period.community_id, _within(period, now.date()))
+    return await catalogue_on(connection, period.community_id, _within(period, local_day(now)))
 
 
 async def _own_card(connection: asyncpg.Connection, actor: Principal, period: Period) -> Card:
@@ -440,7 +440,7 @@ async def _assess(
     pledge = await get_pledge(connection, pledge_id, for_update=True)
     if pledge.status in ("fulfilled", "missed"):
         return pledge
-    if pledge.status == "published" and now.date() <= pledge.due_on:
+    if pledge.status == "published" and local_day(now) <= pledge.due_on:
         raise WrongStage("the pledge is not reported kept and not yet due", field="pledge_id", status=pledge.status)
     catalogue = await _catalogue(connection, period, now)
     reviews = _by_role(await reviews_of(connection, period.id, pledge.person_id, pledge_id=pledge_id))
@@ -463,7 +463,7 @@ async def _assess(
                 item=items[0],
                 source_type="pledge",
                 source_id=str(pledge_id),
-                occurred_on=_within(period, now.date()),
+                occurred_on=_within(period, local_day(now)),
                 evidence=pledge.evidence,
             ),
             submitted_by=None,
@@ -518,7 +518,7 @@ async def _score_comparisons(
                 item=item,
                 source_type="comparison",
                 source_id=code,
-                occurred_on=_within(period, now.date()),
+                occurred_on=_within(period, local_day(now)),
                 requested=scaled(item.points, result),
                 note=f"三评 {result}",
             ),
@@ -537,7 +537,7 @@ async def settle_campaign(connection: asyncpg.Connection, period: Period, *, now
         "ORDER BY person_id, id",
         period.id,
     )
-    closing = max(now, datetime.combine(period.ends_on, datetime.max.time(), tzinfo=UTC))
+    closing = max(now, datetime.combine(period.ends_on, datetime.max.time(), tzinfo=LOCAL_TIME))
     for row in open_pledges:
         card = await lock_card(connection, period.id, row["person_id"])
         await _assess(connection, card, period, row["id"], assessed_by=None, now=closing)

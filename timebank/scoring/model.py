@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 __all__ = [
+    "LOCAL_TIME",
     "Catalogue",
     "Item",
     "ItemKind",
@@ -18,9 +20,18 @@ __all__ = [
     "ReviewerRole",
     "ReviewerScope",
     "capped",
+    "local_day",
     "scaled",
     "weighted_score",
 ]
+
+
+#: Days (due dates, the day an entry is scored on, the end of a period) are the communities' own calendar days.
+LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(LOCAL_TIME).date()
 
 
 class ItemKind(StrEnum):

@@ -29,7 +29,7 @@ from timebank.scoring.entries import (
     score_transfer,
 )
 from timebank.scoring.errors import WrongStage
-from timebank.scoring.model import Catalogue, Item, ItemSource, ReviewerScope
+from timebank.scoring.model import Catalogue, Item, ItemSource, ReviewerScope, local_day
 from timebank.scoring.records import (
     Card,
     Period,
@@ -369,7 +369,7 @@ async def record_appraisal(
     """
     now = now or datetime.now(UTC)
     period = await writable_period(connection, period_id, ledger=True)
-    day = min(max(now.date(), period.starts_on), period.ends_on)
+    day = min(max(local_day(now), period.starts_on), period.ends_on)
     catalogue = await catalogue_on(connection, period.community_id, day)
     items = catalogue.of_source(ItemSource.appraisal)
     if not items:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from timebank.scoring.model import Catalogue, ReviewerRole, ReviewWeights, capped, scaled, weighted_score
+from timebank.scoring.model import Catalogue, ReviewerRole, ReviewWeights, capped, local_day, scaled, weighted_score
 
 LEADER, PEER, RESIDENT = ReviewerRole.leader, ReviewerRole.peer, ReviewerRole.resident
 
@@ -64,3 +64,9 @@ def test_stars_by_threshold(total: int, stars: int) -> None:
 
 def test_a_veto_means_one_star() -> None:
     assert _catalogue((60, 70, 80, 90)).stars_for(99, vetoed=True) == 1
+
+
+def test_days_are_the_communitys_calendar_days() -> None:
+    # 20:00 UTC on 30 June is already 1 July in the community: a pledge due on 30 June is past due then.
+    assert local_day(datetime(2026, 6, 30, 20, tzinfo=UTC)) == date(2026, 7, 1)
+    assert local_day(datetime(2026, 6, 30, 15, 59, tzinfo=UTC)) == date(2026, 6, 30)
