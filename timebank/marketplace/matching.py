@@ -98,21 +98,27 @@ async def _load_need(connection: asyncpg.Connection, need_id: uuid.UUID) -> _Nee
 
 
 async def _members(connection: asyncpg.Connection, need: _Need) -> list[_Member]:
+    """Everyone with more than a resident's membership here (volunteers, party members, team and unit people), with
+    the skills, teams and units of all those memberships, and where they live."""
     rows = await connection.fetch(
         """
-        SELECT p.id, p.name, p.community_id AS home_community, h.building_id, b.compound_id,
-            coalesce(array_agg(DISTINCT s.skill) FILTER (WHERE s.skill IS NOT NULL), '{}') AS skills,
-            bool_or(m.kind <> 'resident') AS volunteer,
-            coalesce(array_agg(DISTINCT m.team_id) FILTER (WHERE m.team_id IS NOT NULL), '{}') AS teams,
-            coalesce(array_agg(DISTINCT m.unit_id) FILTER (WHERE m.unit_id IS NOT NULL), '{}') AS units
-        FROM membership m
-        JOIN person p ON p.id = m.person_id
-        LEFT JOIN household h ON h.id = p.household_id AND h.community_id = m.community_id
+        WITH workers AS (
+            SELECT m.person_id,
+                coalesce(array_agg(DISTINCT s.skill) FILTER (WHERE s.skill IS NOT NULL), '{}') AS skills,
+                coalesce(array_agg(DISTINCT m.team_id) FILTER (WHERE m.team_id IS NOT NULL), '{}') AS teams,
+                coalesce(array_agg(DISTINCT m.unit_id) FILTER (WHERE m.unit_id IS NOT NULL), '{}') AS units
+            FROM membership m
+            LEFT JOIN LATERAL unnest(m.skills) AS s(skill) ON true
+            WHERE m.community_id = $1 AND m.left_on IS NULL AND m.kind <> 'resident'
+            GROUP BY m.person_id
+        )
+        SELECT p.id, p.name, p.community_id AS home_community, h.building_id, b.compound_id, w.skills,
+            true AS volunteer, w.teams, w.units
+        FROM workers w
+        JOIN person p ON p.id = w.person_id
+        LEFT JOIN household h ON h.id = p.household_id AND h.community_id = $1
         LEFT JOIN building b ON b.id = h.building_id
-        LEFT JOIN LATERAL unnest(m.skills) AS s(skill) ON true
-        WHERE m.community_id = $1 AND m.left_on IS NULL AND p.id IS DISTINCT FROM $2
-        GROUP BY p.id, p.name, p.community_id, h.building_id, b.compound_id
-        HAVING bool_or(m.kind <> 'resident')
+        WHERE p.id IS DISTINCT FROM $2
         """,
         need.community_id,
         need.requester_id,
