@@ -246,11 +246,11 @@ async def mark_done(
     Reporting the same again is a no-op; a different report of a done order is a conflict.
     """
     order = await lock_order(connection, order_id)
+    acting.require(_is_worker(actor, order), "only whoever holds the claim reports the work done")
     if order.status == OrderStatus.done:
         if (order.done_minutes, order.proof_text, order.proof_urls) != (minutes, proof_text, proof_urls):
             raise Conflict("the order is reported done already, differently", field="proof_text")
         return order
-    acting.require(_is_worker(actor, order), "only whoever holds the claim reports the work done")
     if not proof_text.strip() and not proof_urls:
         raise InvalidInput("done needs proof: a description or a photo", field="proof_text")
     return await move(

@@ -213,3 +213,43 @@ async def test_time_coins_pay_for_help_only_from_the_age_gate(database: Database
         await needs.raise_need(connection, hood.neighbour, hood.community, replace(young, id=uuid.uuid4(),
                                settlement=Settlement.public_good))  # fmt: skip
     assert (refused.value.fields["field"], refused.value.fields["redeem_age"]) == ("settlement", 65)
+
+
+async def test_an_order_dispatched_to_a_team_is_claimed_for_the_team(database: Database, hood: Neighbourhood) -> None:
+    assert hood.team_leader.person_id is not None
+    assert hood.helper.person_id is not None
+    async with hood.bound(database) as connection:
+        need, _ = await needs.raise_need(
+            connection, hood.requester, hood.community, _need(hood, settlement=Settlement.public_good, minutes=120)
+        )
+        order, _ = await orders.place_order(
+            connection,
+            hood.staff,
+            orders.NewOrder(
+                id=uuid.uuid4(),
+                need_id=need.id,
+                mode=OrderMode.directed,
+                assignee_kind=ClaimantKind.team,
+                assignee_id=hood.team,
+            ),
+        )
+        for_team = claims.NewClaim(
+            id=uuid.uuid4(),
+            claimant_kind=ClaimantKind.team,
+            claimant_id=hood.team,
+            participants=(hood.team_leader.person_id, hood.helper.person_id),
+        )
+        with pytest.raises(Forbidden):
+            await claims.claim_order(connection, hood.helper, order.id, for_team)  # not of the team
+        with pytest.raises(Forbidden):
+            await claims.claim_order(connection, hood.team_leader, order.id, claims.NewClaim(id=uuid.uuid4()))
+        claimed, _ = await claims.claim_order(connection, hood.team_leader, order.id, for_team)
+        # Any participant reports the work; the team's members are credited.
+        await claims.mark_done(connection, hood.helper, order.id, minutes=120, proof_text="两人一起修好了")
+        closed = await claims.rate_order(connection, hood.requester, order.id, rating=5)
+    assert claimed.claim is not None
+    assert (claimed.claim.claimant_kind, claimed.claim.claimed_by) == ("team", hood.team_leader.person_id)
+    transfers = await LedgerService(database.pool).lookup_transfers(list(closed.credit_transfer_ids))
+    points = sorted((t.credit_account_id, t.amount) for t in transfers if t.asset is Asset.points)
+    assert len(points) == 2
+    assert all(amount == 2 for _, amount in points)
