@@ -19,7 +19,16 @@ from timebank.scoring._ledger import issuance_account, post_transfers
 from timebank.scoring.model import Catalogue, Item, ItemKind, ItemSource, capped
 from timebank.scoring.records import Card
 
-__all__ = ["Entry", "NewEntry", "entries_of", "get_entry", "insert_posted", "post_amount", "score_transfer"]
+__all__ = [
+    "Entry",
+    "NewEntry",
+    "audit_view",
+    "entries_of",
+    "get_entry",
+    "insert_posted",
+    "post_amount",
+    "score_transfer",
+]
 
 ENTRY_COLUMNS = (
     "id, community_id, period_id, person_id, kind, catalogue_id, item_code, quantity, requested, amount, "
@@ -243,3 +252,14 @@ async def insert_posted(
     if amount > 0:
         await post_transfers(connection, [transfer])
     return entry_from(row), True
+
+
+def audit_view(entry: Entry) -> dict[str, object]:
+    return {
+        "person_id": str(entry.person_id),
+        "item_code": entry.item_code,
+        "quantity": entry.quantity,
+        "requested": entry.requested,
+        "amount": entry.amount,
+        "status": entry.status,
+    }
