@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import asyncpg
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
+from litestar.utils.scope.state import ScopeState
 
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, TimebankError
 
@@ -153,10 +156,46 @@ def _on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Res
     )
 
 
+def _path_to_nul(value: Any, path: str = "") -> str | None:
+    """Where in a decoded JSON document a string holds a NUL character."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _path_to_nul(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}".lstrip("."))
+        if found:
+            return found
+    return None
+
+
+def _on_text_postgres_cannot_hold(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # PostgreSQL text cannot hold NUL (U+0000). The statement failed, so its transaction rolled back; find the field
+    # in the body Litestar kept, else in the query.
+    body = ScopeState.from_scope(request.scope).body
+    field = None
+    if isinstance(body, bytes) and body:
+        try:
+            field = _path_to_nul(msgspec.json.decode(body))
+        except msgspec.DecodeError:
+            field = None
+    if field is None:
+        field = next((key for key, value in request.query_params.items() if "\x00" in value), "body")
+    message = "text must not contain NUL (U+0000) characters"
+    return _problem(
+        request,
+        status=400,
+        code="validation-error",
+        title="Invalid request",
+        detail=f"{field}: {message}",
+        extra={"field": field, "errors": [{"field": field, "source": "body", "message": message}]},
+    )
+
+
 def exception_handlers() -> ExceptionHandlersMap:
     """Handlers for the app: domain errors, framework errors, then everything else."""
     return {
         TimebankError: _on_domain_error,
         HTTPException: _on_http_error,
+        asyncpg.CharacterNotInRepertoireError: _on_text_postgres_cannot_hold,
         Exception: _on_unexpected_error,
     }
