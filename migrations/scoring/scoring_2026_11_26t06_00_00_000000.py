@@ -13,7 +13,7 @@ closed periods, reviews and final lists cannot change (triggers and revoked priv
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-ID = "2026-11-26T00:00:00:000000"
+ID = "2026-11-26T06:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "party assessment: catalogues, periods, cards, entries, pledges, reviews, ratings, objections"
 
