@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import _with_database
-from timebank.db import APP_ROLE, Database
+from timebank.db import APP_ROLE, Database, _known_migrations
 
 
 @pytest.fixture(name="empty_database_url")
@@ -51,3 +51,9 @@ async def test_backwards_then_forwards(empty_database_url: str) -> None:
     assert first in (await database.migration_state()).pending
     await database.migrate_forwards()
     assert (await database.migration_state()).current
+
+
+def test_migration_ids_are_unique_across_apps() -> None:
+    """Piccolo records and forgets a migration by its id alone, so two apps sharing one would shadow each other."""
+    ids = [migration_id for _, migration_id in _known_migrations()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)

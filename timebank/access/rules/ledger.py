@@ -34,6 +34,9 @@ _WRITE = (
     *allow(Role.system, within=Scope.system),
 )
 
+#: Owner kinds of accounts that are a person's own: their accounts, and their score accounts per assessment period.
+_PERSONAL_OWNERS = frozenset({"person", "person_period"})
+
 #: Owner kinds of ledger accounts that are places a grant can name.
 _OWNER_PLACES = {"unit": ScopeKind.unit, "team": ScopeKind.team}
 
@@ -46,7 +49,7 @@ def _owned(
     for kind, owner_id in owners:
         if owner_id is None:
             continue
-        if kind == "person":
+        if kind in _PERSONAL_OWNERS:
             people.add(owner_id)
         elif kind in _OWNER_PLACES:
             places.add((_OWNER_PLACES[kind], owner_id))
