@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 
 from timebank.access.principal import Principal
 from timebank.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
-from timebank.marketplace import acting, crediting
+from timebank.marketplace import acting, crediting, party_score
 from timebank.marketplace.errors import AlreadyClaimed, ClaimDeadlinePassed, OrderNotInState
 from timebank.marketplace.model import (
     ClaimantKind,
@@ -24,10 +25,12 @@ from timebank.marketplace.model import (
     Settlement,
     credited_minutes,
     plan_credits,
+    score_bonuses,
 )
-from timebank.marketplace.order_store import Order, get_claim, get_order, lock_order, move
+from timebank.marketplace.order_store import Order, encode_score_credits, get_claim, get_order, lock_order, move
 from timebank.marketplace.orders import end_claim
 from timebank.marketplace.policy import policy_version
+from timebank.scoring.model import local_day
 
 __all__ = ["NewClaim", "claim_order", "mark_done", "rate_order", "reopen_order", "withdraw_claim"]
 
@@ -289,7 +292,8 @@ async def reopen_order(connection: asyncpg.Connection, actor: Principal, order_i
 async def rate_order(
     connection: asyncpg.Connection, actor: Principal, order_id: uuid.UUID, *, rating: int, comment: str = ""
 ) -> Order:
-    """The requester confirms the work and rates it 1–5: the order closes and pays, in one linked chain, once.
+    """The requester confirms the work and rates it 1–5: the order closes and pays, in one linked chain, once; the
+    party members' score bonus is scored in the party assessment on the same transaction.
 
     Rating a closed order again with the same rating is a no-op.
 
@@ -314,20 +318,24 @@ async def rate_order(
         raise OrderNotInState(f"the order is {order.status}; only done work is rated", status=order.status)
     claim = order.claim
     policy = await policy_version(connection, order.community_id, order.policy_version)
-    party = await crediting.party_members(connection, order.community_id, claim.participants)
     # The participants are credited, the claimer first (for time-bank help, the only one).
     helpers = sorted(claim.participants, key=lambda person: person != claim.claimed_by)
+    settlement = Settlement(need["settlement"])
     credits = plan_credits(
-        settlement=Settlement(need["settlement"]),
+        settlement=settlement,
         minutes=credited_minutes(order.done_minutes, need["est_minutes"]),
-        rating=rating,
         coins_per_minute=policy.coins_per_minute,
         points_per_hour=policy.points_per_hour,
+        participants=helpers,
+    )
+    bonuses = score_bonuses(
+        settlement=settlement,
+        rating=rating,
         score_bonus=policy.score_bonus,
         bonus_min_rating=policy.bonus_min_rating,
-        participants=[(person, person in party) for person in helpers],
+        party_members=await party_score.party_members(connection, order.community_id, helpers),
     )
-    # One savepoint: the chain, the budget and the close commit together or not at all.
+    # One savepoint: the chain, the budget, the party score and the close commit together or not at all.
     async with connection.transaction():
         payer_unit = await _spend_project_budget(
             connection, order, sum(c.amount for c in credits if c.purpose == "points")
@@ -341,6 +349,14 @@ async def rate_order(
             points_payer_unit=payer_unit,
         )
         await crediting.write(connection, chain, what="the credits of the closed order")
+        # Scored in the period of the day the work was done (the communities' calendar day).
+        scored = await party_score.credit_bonuses(
+            connection,
+            community_id=order.community_id,
+            order_id=order_id,
+            bonuses=bonuses,
+            occurred_on=local_day(order.done_at or datetime.now(UTC)),
+        )
         closed = await move(
             connection,
             actor,
@@ -353,6 +369,7 @@ async def rate_order(
                 "rating_comment": comment,
                 "rated_by": actor.person_id,
                 "credit_transfer_ids": [t.id for t in chain],
+                "score_credits": encode_score_credits(scored),
             },
             stamp=("closed_at",),
             detail={
@@ -361,6 +378,10 @@ async def rate_order(
                 "credits": [
                     {"person_id": str(c.person_id), "asset": c.asset.name, "amount": c.amount, "purpose": c.purpose}
                     for c in credits
+                ],
+                "party_score": [
+                    {"person_id": str(c.person_id), "units": c.units, "outcome": c.outcome, "amount": c.amount}
+                    for c in scored
                 ],
             },
         )

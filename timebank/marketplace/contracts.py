@@ -229,6 +229,22 @@ class ClaimResponse(_Response, frozen=True, kw_only=True):
     participants: list[uuid.UUID]
 
 
+class ScoreCreditResponse(_Response, frozen=True, kw_only=True):
+    """What became of one party member's score bonus when the order closed."""
+
+    person_id: uuid.UUID
+    units: Annotated[int, msgspec.Meta(description="units of the party assessment's order_service item offered")]
+    outcome: Annotated[
+        str,
+        msgspec.Meta(
+            description="credited or capped; else nothing counted: withheld (rated below the policy's minimum), "
+            "not_enrolled, no_open_period or not_in_catalogue"
+        ),
+    ]
+    amount: Annotated[int, msgspec.Meta(description="party score counted in the member's period total")]
+    entry_id: uuid.UUID | None
+
+
 class OrderResponse(_Response, frozen=True, kw_only=True):
     id: uuid.UUID
     community_id: uuid.UUID
@@ -255,6 +271,7 @@ class OrderResponse(_Response, frozen=True, kw_only=True):
     closed_at: datetime | None
     cancelled_at: datetime | None
     credit_transfer_ids: list[uuid.UUID]
+    score_credits: list[ScoreCreditResponse]
     claim: ClaimResponse | None
 
 

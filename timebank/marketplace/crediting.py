@@ -1,4 +1,5 @@
-"""What the order cycle writes to the ledger: the requester's coins held at claiming, and the close's linked chain.
+"""What the order cycle writes to the ledger: the requester's coins held at claiming, and the close's linked chain
+(the party score bonus goes through the party assessment instead: ``timebank.marketplace.party_score``).
 
 Transfers are written on the caller's transaction, so an order changes status and pays in one commit or not at all
 (and a refused transfer leaves no remembered failure behind). Transfer ids are derived from the order or claim and
@@ -20,7 +21,7 @@ from timebank.ledger.store import write_batch
 from timebank.marketplace.errors import CoinsDoNotCover
 from timebank.marketplace.model import Credit
 
-__all__ = ["REF_TYPE", "close_chain", "hold_coins", "party_members", "release_hold", "transfer_id", "write"]
+__all__ = ["REF_TYPE", "close_chain", "hold_coins", "release_hold", "transfer_id", "write"]
 
 #: How ledger transfers name the business record behind them.
 REF_TYPE = "service_order"
@@ -92,15 +93,6 @@ def release_hold(*, claim_id: uuid.UUID, hold_id: uuid.UUID, order_id: uuid.UUID
     )
 
 
-async def party_members(
-    connection: asyncpg.Connection, community_id: uuid.UUID, people: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Those of ``people`` who hold a party-score account in the community."""
-    ids = {account_id(community_id, "person", person, Asset.party_score): person for person in people}
-    rows = await connection.fetch("SELECT id FROM ledger_account WHERE id = ANY ($1::uuid[])", list(ids))
-    return {ids[row["id"]] for row in rows}
-
-
 def close_chain(
     *,
     community_id: uuid.UUID,
@@ -111,7 +103,11 @@ def close_chain(
     points_payer_unit: uuid.UUID | None,
 ) -> list[Transfer]:
     """The linked chain a closing order writes: the coin hold posted (or voided when nothing is owed), and points
-    and score from the community's issuance (points from the unit's budget when the order serves its project)."""
+    from the community's issuance (from the unit's budget when the order serves its project).
+
+    The party score bonus is no leg of it: it counts per assessment period, by the catalogue's points and caps, so
+    the party assessment scores it on the same transaction (see ``timebank.marketplace.party_score``).
+    """
     transfers: list[Transfer] = []
     coins = [credit for credit in credits if credit.purpose == "coins"]
     if hold_id is not None:

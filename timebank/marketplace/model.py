@@ -22,6 +22,8 @@ __all__ = [
     "NeedStatus",
     "OrderMode",
     "OrderStatus",
+    "ScoreBonus",
+    "ScoreCredit",
     "Settlement",
     "Tier",
     "Urgency",
@@ -29,6 +31,7 @@ __all__ = [
     "mask_name",
     "next_tier",
     "plan_credits",
+    "score_bonuses",
 ]
 
 
@@ -156,45 +159,84 @@ def plan_credits(
     *,
     settlement: Settlement,
     minutes: int,
-    rating: int,
     coins_per_minute: int,
     points_per_hour: int,
-    score_bonus: int,
-    bonus_min_rating: int,
-    participants: list[tuple[uuid.UUID, bool]],
+    participants: list[uuid.UUID],
 ) -> list[Credit]:
-    """What closing an order pays, in order.
+    """What closing an order pays on the ledger's linked chain, in order (the party score bonus is not part of it:
+    see :func:`score_bonuses`).
 
     Time bank: the one helper receives ``minutes × coins_per_minute`` time coins from the requester (the hold made
-    at claiming, posted). Public good: every participant receives points for each started hour from the community,
-    and party members the score bonus unless the rating is below ``bonus_min_rating``.
+    at claiming, posted). Public good: every participant receives points for each started hour from the community.
 
     Args:
         settlement: how the need pays.
         minutes: the credited minutes (see :func:`credited_minutes`).
-        rating: the requester's rating, 1–5.
         coins_per_minute: time-coin minutes per minute of help.
         points_per_hour: points per started hour of service.
-        score_bonus: party score for a well-rated public-good order.
-        bonus_min_rating: the lowest rating that still earns the score bonus.
-        participants: (person id, is a party member with a score account), the claimer first.
+        participants: who did the work, the claimer first.
 
     Returns:
         The credits, zero amounts left out.
     """
     credits: list[Credit] = []
     if settlement is Settlement.time_bank:
-        helper = participants[0][0]
         coins = minutes * coins_per_minute
         if coins > 0:
-            credits.append(Credit(purpose="coins", person_id=helper, asset=Asset.time_coins, amount=coins))
+            credits.append(Credit(purpose="coins", person_id=participants[0], asset=Asset.time_coins, amount=coins))
         return credits
     if settlement is Settlement.none:
         return credits
     points = -(-minutes * points_per_hour // 60)
-    for person_id, party_member in participants:
-        if points > 0:
-            credits.append(Credit(purpose="points", person_id=person_id, asset=Asset.points, amount=points))
-        if party_member and score_bonus > 0 and rating >= bonus_min_rating:
-            credits.append(Credit(purpose="score", person_id=person_id, asset=Asset.party_score, amount=score_bonus))
+    if points > 0:
+        credits.extend(
+            Credit(purpose="points", person_id=person_id, asset=Asset.points, amount=points)
+            for person_id in participants
+        )
     return credits
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoreBonus:
+    """A party member's score bonus for a closed public-good order, in units of the assessment's order item; a
+    rating below the policy's minimum withholds it."""
+
+    person_id: uuid.UUID
+    units: int
+    withheld: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScoreCredit:
+    """What became of one member's score bonus when the order closed: ``outcome`` is the party assessment's answer
+    (credited, capped, not_enrolled, no_open_period, not_in_catalogue) or ``withheld`` (rated below the minimum);
+    ``amount`` is what counted in the member's period total."""
+
+    person_id: uuid.UUID
+    units: int
+    outcome: str
+    amount: int = 0
+    entry_id: uuid.UUID | None = None
+
+
+def score_bonuses(
+    *,
+    settlement: Settlement,
+    rating: int,
+    score_bonus: int,
+    bonus_min_rating: int,
+    party_members: list[uuid.UUID],
+) -> list[ScoreBonus]:
+    """The party score bonus of each party member who worked on a public-good order, withheld if rated low.
+
+    Args:
+        settlement: how the need pays; only public-good service earns the bonus.
+        rating: the requester's rating, 1–5.
+        score_bonus: units of the bonus a well-rated order earns (0: the policy pays none).
+        bonus_min_rating: the lowest rating that still earns it.
+        party_members: the participants who are party members, the claimer first.
+    """
+    if settlement is not Settlement.public_good or score_bonus <= 0:
+        return []
+    withheld = rating < bonus_min_rating
+    return [ScoreBonus(person_id=person, units=score_bonus, withheld=withheld) for person in party_members]

@@ -20,13 +20,14 @@ from timebank.access.principal import Principal
 from timebank.errors import NotFound
 from timebank.marketplace.errors import OrderNotInState
 from timebank.marketplace.listing import Page, page_clause
-from timebank.marketplace.model import OrderStatus
+from timebank.marketplace.model import OrderStatus, ScoreCredit
 
 __all__ = [
     "Claim",
     "Order",
     "OrderEvent",
     "OrderFilter",
+    "encode_score_credits",
     "events_of",
     "get_order",
     "list_orders",
@@ -79,6 +80,9 @@ class Order:
     closed_at: datetime | None
     cancelled_at: datetime | None
     credit_transfer_ids: tuple[uuid.UUID, ...]
+    #: What became of each party member's score bonus at the close (empty for orders closed before the bonus went
+    #: through the party assessment, whose chain carries it).
+    score_credits: tuple[ScoreCredit, ...]
     #: The live claim, or the one that completed the order; None while nobody holds it.
     claim: Claim | None = None
 
@@ -110,7 +114,7 @@ class OrderFilter:
 ORDER_COLUMNS = """
     id, community_id, need_id, mode, assignee_kind, assignee_id, project_id, status, tier, tier_due_at, accept_by,
     policy_version, created_by, created_at, accepted_at, done_at, done_minutes, proof_text, proof_urls, rating,
-    rating_comment, rated_by, closed_at, cancelled_at, credit_transfer_ids
+    rating_comment, rated_by, closed_at, cancelled_at, credit_transfer_ids, score_credits
 """
 _CLAIM_COLUMNS = """
     c.id, c.order_id, c.claimant_kind, c.claimant_id, c.claimed_by, c.status, c.claimed_at, c.ended_at, c.end_reason,
@@ -123,7 +127,13 @@ def order_of(row: asyncpg.Record | Mapping[str, Any]) -> Order:
     values = {key: row[key] for key in Order.__dataclass_fields__ if key != "claim"}
     values["proof_urls"] = tuple(values["proof_urls"])
     values["credit_transfer_ids"] = tuple(values["credit_transfer_ids"])
+    values["score_credits"] = tuple(msgspec.json.decode(values["score_credits"], type=list[ScoreCredit]))
     return Order(**values)
+
+
+def encode_score_credits(credits: Collection[ScoreCredit]) -> str:
+    """``credits`` as the order's ``score_credits`` column (jsonb) holds them."""
+    return _encode(list(credits)).decode()
 
 
 def claim_of(row: asyncpg.Record) -> Claim:

@@ -151,6 +151,18 @@ class ServiceRecordResponse(_Response, frozen=True, kw_only=True):
     approved_at: datetime | None
     policy_version: int | None
     note: str
+    party_score_units: Annotated[
+        int | None,
+        msgspec.Meta(description="units of the party assessment's volunteer_hour item the policy priced (0: none)"),
+    ]
+    party_score_outcome: Annotated[
+        str | None,
+        msgspec.Meta(
+            description="what the party assessment answered on crediting: credited, capped, replayed, not_enrolled, "
+            "no_open_period or not_in_catalogue (nothing scored then)"
+        ),
+    ]
+    party_score: Annotated[int | None, msgspec.Meta(description="party score the assessment counted")]
 
 
 class ApproveRequest(_Request, kw_only=True):

@@ -1,6 +1,7 @@
 """Approving a service record: price it under the policy in force when the service was given, plan one linked
-chain of credits (service minutes, time coins, points, party score, and any overflow to the donation pool), post
-it, and settle the record.
+chain of credits (service minutes, time coins, points, and any overflow to the donation pool), post it, and settle
+the record; settling a credited record scores its party score in the party assessment
+(:mod:`timebank.volunteering.party_score` says why that is not a leg of the chain).
 
 Pricing one person is serialised by a per-person lock, and reads what they already earned from the planned credits
 themselves (including plans not yet posted), so daily, lifetime and storage caps are exact under concurrency.
@@ -27,6 +28,7 @@ from timebank.community.accounts import (
 from timebank.errors import Conflict, NotFound, RuleViolation
 from timebank.ledger import Asset, Code, Result
 from timebank.volunteering.anomalies import LEDGER_REFUSED
+from timebank.volunteering.party_score import credit_party_score
 from timebank.volunteering.policy import EarningPolicy, community_lock, policy_at
 from timebank.volunteering.posting import Planned
 from timebank.volunteering.pricing import Earnings, Usage, price, round_minutes
@@ -44,6 +46,8 @@ __all__ = [
 ]
 
 REF_TYPE = "service_record"
+#: The most units of party score one record asks the assessment for (as much as ``credit_item`` takes at once).
+MAX_PARTY_SCORE_UNITS = 1000
 
 
 class RecordHeld(RuleViolation):
@@ -152,13 +156,14 @@ async def plan_credits(
     await connection.execute(
         """
         UPDATE service_record SET status = 'approved', minutes = $2, policy_version = $3,
-            approved_by = $4, approved_at = clock_timestamp()
+            approved_by = $4, approved_at = clock_timestamp(), party_score_units = $5
         WHERE id = $1
         """,
         record.id,
         minutes,
         policy.version,
         actor.person_id,
+        min(earnings.party_score, MAX_PARTY_SCORE_UNITS),
     )
     await audit.record(
         connection,
@@ -175,6 +180,7 @@ async def plan_credits(
             "coins": earnings.coins,
             "coins_overflow": earnings.coins_overflow,
             "capped_by": list(earnings.capped_by),
+            "party_score_units": earnings.party_score,
         },
     )
     return planned, earnings
@@ -233,13 +239,14 @@ def _plan(record: ServiceRecord, policy: EarningPolicy, earnings: Earnings) -> l
     def mine(asset: Asset) -> uuid.UUID:
         return account_id(community, "person", person, asset)
 
+    # Party score is no leg of this chain: it counts per assessment period, by the catalogue's points and caps, so
+    # the party assessment credits it when the record settles (see timebank.volunteering.party_score).
     lines: list[tuple[str, Asset, int, uuid.UUID, Code]] = [
         ("earn", Asset.service_minutes, earnings.minutes, mine(Asset.service_minutes), Code.service_credit),
         ("earn", Asset.time_coins, earnings.coins, mine(Asset.time_coins), Code.service_credit),
         ("overflow", Asset.time_coins, earnings.coins_overflow, pool, Code.overflow),
         ("team_donation", Asset.time_coins, earnings.coins_team_donation, pool, Code.donation),
         ("earn", Asset.points, earnings.points, mine(Asset.points), Code.service_credit),
-        ("earn", Asset.party_score, earnings.party_score, mine(Asset.party_score), Code.score_bonus),
     ]
     memo = f"{record.activity_title} · {record.service_day.isoformat()}"[:200]
     return [
@@ -328,7 +335,12 @@ async def planned_of(connection: asyncpg.Connection, record: ServiceRecord) -> l
 async def settle(
     connection: asyncpg.Connection, record_id: uuid.UUID, failure: Result | None, *, at: datetime | None = None
 ) -> ServiceRecord:
-    """Record the ledger's answer: credited, or held again (``ledger_refused``) with a fresh attempt for next time."""
+    """Record the ledger's answer: credited (and its party score credited in the assessment, on this transaction),
+    or held again (``ledger_refused``) with a fresh attempt for next time.
+
+    Only an approved record changes, under its row lock, so however often a crash or a retry gets here, a record is
+    credited, and its party score asked for, once.
+    """
     record = await get_record(connection, record_id, lock=True)
     if record.status != "approved":
         return record
@@ -341,12 +353,13 @@ async def settle(
             at,
         )
         await connection.execute("UPDATE service_record SET status = 'credited' WHERE id = $1", record_id)
+        await credit_party_score(connection, record)
     else:
         await connection.execute(
             """
             UPDATE service_record SET status = 'held', posting_attempt = posting_attempt + 1,
-                anomalies = array_append(array_remove(anomalies, $2), $2),
-                note = $3, policy_version = NULL, approved_by = NULL, approved_at = NULL
+                anomalies = array_append(array_remove(anomalies, $2), $2), note = $3, policy_version = NULL,
+                approved_by = NULL, approved_at = NULL, party_score_units = NULL
             WHERE id = $1
             """,
             record_id,

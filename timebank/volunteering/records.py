@@ -77,6 +77,13 @@ class ServiceRecord:
     policy_version: int | None
     posting_attempt: int
     note: str
+    #: Units of the assessment's ``volunteer_hour`` item the policy priced (0: none earned; None: not yet priced,
+    #: or credited before party score went through the assessment).
+    party_score_units: int | None
+    #: What the party assessment answered when the record was credited (a ``CreditOutcome``), and what counted.
+    party_score_outcome: str | None
+    party_score: int | None
+    party_score_entry_id: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +100,8 @@ class ConfirmOutcome:
 COLUMNS = (
     "id, community_id, activity_id, person_id, signup_id, corrects_id, activity_title, category, content, place, "
     "organiser, leader_id, started_at, ended_at, service_day, minutes, status, anomalies, certified_by, "
-    "certified_at, approved_by, approved_at, policy_version, posting_attempt, note"
+    "certified_at, approved_by, approved_at, policy_version, posting_attempt, note, party_score_units, "
+    "party_score_outcome, party_score, party_score_entry_id"
 )
 
 

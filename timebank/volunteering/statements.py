@@ -1,7 +1,8 @@
 """A person's statement: a month's earnings by activity, and the balance history of each of their accounts.
 
 Earnings read volunteering's own credits of credited records (a corrected record's credits are replaced by its
-correction's); balance history reads the ledger, entry by entry with the running balance.
+correction's) and the party score the assessment counted for each; balance history reads the ledger, entry by
+entry with the running balance.
 """
 
 from __future__ import annotations
@@ -56,21 +57,31 @@ async def month_earnings(
 ) -> list[ActivityEarnings]:
     """What ``person_id`` earned in a month (by service day, China time), activity by activity."""
     first, following = month_bounds(year, month)
+    # Party score: what the assessment counted for the record, or (records credited before it went through the
+    # assessment) the party_score leg of the record's chain.
     rows = await connection.fetch(
         """
-        SELECT r.activity_id, min(r.activity_title) AS title, count(DISTINCT r.id) AS records,
-            coalesce(sum(c.amount) FILTER (WHERE c.asset = 1 AND c.purpose = 'earn'), 0)::bigint AS service_minutes,
-            coalesce(sum(c.amount) FILTER (WHERE c.asset = 2 AND c.purpose = 'earn'), 0)::bigint AS time_coins,
-            coalesce(sum(c.amount) FILTER (WHERE c.asset = 2 AND c.purpose IN ('overflow', 'team_donation')), 0)::bigint
-                AS coins_to_pool,
-            coalesce(sum(c.amount) FILTER (WHERE c.asset = 3 AND c.purpose = 'earn'), 0)::bigint AS points,
-            coalesce(sum(c.amount) FILTER (WHERE c.asset = 4 AND c.purpose = 'earn'), 0)::bigint AS party_score
-        FROM service_record r
-        JOIN service_credit c ON c.record_id = r.id AND c.attempt = r.posting_attempt
-        WHERE r.community_id = $1 AND r.person_id = $2 AND r.status = 'credited'
-          AND r.service_day >= $3 AND r.service_day < $4
-        GROUP BY r.activity_id
-        ORDER BY min(r.started_at), r.activity_id
+        WITH credited AS (
+            SELECT r.id, r.activity_id, r.activity_title, r.started_at, coalesce(r.party_score, 0) AS assessed,
+                coalesce(sum(c.amount) FILTER (WHERE c.asset = 1 AND c.purpose = 'earn'), 0) AS service_minutes,
+                coalesce(sum(c.amount) FILTER (WHERE c.asset = 2 AND c.purpose = 'earn'), 0) AS time_coins,
+                coalesce(sum(c.amount) FILTER (WHERE c.asset = 2 AND c.purpose IN ('overflow', 'team_donation')), 0)
+                    AS coins_to_pool,
+                coalesce(sum(c.amount) FILTER (WHERE c.asset = 3 AND c.purpose = 'earn'), 0) AS points,
+                coalesce(sum(c.amount) FILTER (WHERE c.asset = 4 AND c.purpose = 'earn'), 0) AS chained_score
+            FROM service_record r
+            JOIN service_credit c ON c.record_id = r.id AND c.attempt = r.posting_attempt
+            WHERE r.community_id = $1 AND r.person_id = $2 AND r.status = 'credited'
+              AND r.service_day >= $3 AND r.service_day < $4
+            GROUP BY r.id
+        )
+        SELECT activity_id, min(activity_title) AS title, count(*) AS records,
+            sum(service_minutes)::bigint AS service_minutes, sum(time_coins)::bigint AS time_coins,
+            sum(coins_to_pool)::bigint AS coins_to_pool, sum(points)::bigint AS points,
+            sum(chained_score + assessed)::bigint AS party_score
+        FROM credited
+        GROUP BY activity_id
+        ORDER BY min(started_at), activity_id
         """,
         community_id,
         person_id,

@@ -1,4 +1,5 @@
-"""A small neighbourhood per test: two compounds, a requester, helpers, a team, a partner unit and staff.
+"""A small neighbourhood per test: two compounds, a requester, helpers, a team, a partner unit and staff; optionally
+a party assessment year covering today, so closed orders score party members.
 
 Each test gets communities of its own, so tests never see each other's lists or orders.
 """
@@ -9,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
@@ -19,6 +20,10 @@ from timebank.community import organisation, people, places
 from timebank.community.accounts import SystemRole, account_id, system_account_id
 from timebank.db import EVERY_COMMUNITY, Database, bound
 from timebank.ledger import Asset, Code, LedgerService, Result, Transfer
+from timebank.ledger.verify import verify_ledger
+from timebank.scoring import AUTOMATIC_ITEMS, catalogue, ids, periods
+from timebank.scoring.catalogue import NewCatalogue
+from timebank.scoring.model import Item, local_day
 
 SYSTEM = Principal(subject="system:test", person_id=None, home_community_id=None, grants=(Grant(
     Role.system, ScopeKind.street, uuid.UUID(int=0), None),))  # fmt: skip
@@ -167,3 +172,47 @@ async def balance(database: Database, hood: Neighbourhood, person: Principal, as
 async def as_system(database: Database) -> AsyncIterator[asyncpg.Connection]:
     async with bound(database.pool, EVERY_COMMUNITY) as connection:
         yield connection
+
+
+#: The base score every member of an assessment period starts with in these tests.
+BASE_SCORE = 60
+
+
+async def open_assessment(
+    database: Database, hood: Neighbourhood, *, items: tuple[Item, ...] = AUTOMATIC_ITEMS
+) -> uuid.UUID:
+    """Publish a party-assessment catalogue (the standard automatic items unless told) and open this year: its id.
+
+    Orders close now, so the year is the current one in the communities' calendar.
+    """
+    year = local_day(datetime.now(UTC)).year
+    async with hood.bound(database) as connection:
+        await catalogue.publish_catalogue(
+            connection,
+            hood.staff,
+            hood.community,
+            NewCatalogue(id=uuid.uuid4(), effective_from=date(year, 1, 1), base_score=BASE_SCORE, items=items),
+        )
+        period, _ = await periods.open_period(
+            connection,
+            hood.staff,
+            hood.community,
+            id=uuid.uuid4(),
+            name=str(year),
+            starts_on=date(year, 1, 1),
+            ends_on=date(year, 12, 31),
+        )
+    return period.id
+
+
+async def period_score(database: Database, hood: Neighbourhood, period_id: uuid.UUID, person: Principal) -> int:
+    """The member's party score in the period: their per-period account's balance (base score included)."""
+    assert person.person_id is not None
+    account_id_ = ids.period_account_id(hood.community, period_id, person.person_id)
+    return (await LedgerService(database.pool).get_account(account_id_)).posted
+
+
+async def ledger_violations(database: Database, hood: Neighbourhood) -> list[str]:
+    """What ``timebank ledger verify`` finds wrong in the community's ledger (nothing, when it is sound)."""
+    async with database.pool.acquire() as connection:
+        return (await verify_ledger(connection, hood.community)).violations

@@ -1,4 +1,5 @@
-"""End to end: need → dispatch → claim → done → rate → credits, for time-bank help and public-good service."""
+"""End to end: need → dispatch → claim → done → rate → credits, for time-bank help and public-good service; the party
+score bonus lands in the member's account for the assessment period, scored by the party assessment."""
 
 from __future__ import annotations
 
@@ -8,14 +9,23 @@ from dataclasses import replace
 
 import pytest
 
-from tests.integration.marketplace.conftest import Neighbourhood, balance, give_coins
+from tests.integration.marketplace.conftest import (
+    BASE_SCORE,
+    Neighbourhood,
+    balance,
+    give_coins,
+    ledger_violations,
+    open_assessment,
+    period_score,
+)
 from timebank.db import Database
 from timebank.errors import Conflict, Forbidden
 from timebank.ledger import Asset, Code, LedgerService
 from timebank.marketplace import claims, needs, orders
 from timebank.marketplace.errors import CoinsDoNotCover, CoinsNotYetSpendable, OrderNotInState
 from timebank.marketplace.model import ClaimantKind, NeedKind, OrderMode, Settlement
-from timebank.marketplace.order_store import events_of
+from timebank.marketplace.order_store import Order, events_of
+from timebank.scoring.model import Item, ItemKind, ItemSource
 
 
 def _need(hood: Neighbourhood, *, settlement: Settlement, minutes: int, category: str = "repair") -> needs.NewNeed:
@@ -125,22 +135,59 @@ async def test_closing_twice_pays_once(database: Database, hood: Neighbourhood) 
     assert await balance(database, hood, hood.helper, Asset.time_coins) == (60, 60)
 
 
+async def _public_good_closed(database: Database, hood: Neighbourhood, *, rating: int) -> Order:
+    order_id = await _dispatched(database, hood, _need(hood, settlement=Settlement.public_good, minutes=120))
+    async with hood.bound(database) as connection:
+        await claims.claim_order(connection, hood.helper, order_id, claims.NewClaim(id=uuid.uuid4()))
+        await claims.mark_done(connection, hood.helper, order_id, minutes=100, proof_text="清理了楼道")
+        closed = await claims.rate_order(connection, hood.requester, order_id, rating=rating)
+        assert await claims.rate_order(connection, hood.requester, order_id, rating=rating) == closed
+    return closed
+
+
 async def test_public_good_service_earns_points_and_the_party_score_unless_rated_low(
     database: Database, hood: Neighbourhood
 ) -> None:
-    outcomes = {}
+    period = await open_assessment(database, hood)
+    outcomes, scored = {}, {}
     for rating in (5, 2):
-        order_id = await _dispatched(database, hood, _need(hood, settlement=Settlement.public_good, minutes=120))
-        async with hood.bound(database) as connection:
-            await claims.claim_order(connection, hood.helper, order_id, claims.NewClaim(id=uuid.uuid4()))
-            await claims.mark_done(connection, hood.helper, order_id, minutes=100, proof_text="清理了楼道")
-            closed = await claims.rate_order(connection, hood.requester, order_id, rating=rating)
+        closed = await _public_good_closed(database, hood, rating=rating)
         transfers = await LedgerService(database.pool).lookup_transfers(list(closed.credit_transfer_ids))
         outcomes[rating] = sorted((t.asset.name, t.amount) for t in transfers)
-    # 100 minutes are two started hours at one point an hour; the score bonus needs a rating of at least 3.
-    assert outcomes == {5: [("party_score", 2), ("points", 2)], 2: [("points", 2)]}
+        scored[rating] = [(c.person_id, c.units, c.outcome, c.amount) for c in closed.score_credits]
+        async with hood.bound(database) as connection:
+            *_, rated = await events_of(connection, closed.id)
+        assert rated.detail is not None
+        assert [(c["outcome"], c["amount"]) for c in rated.detail["party_score"]] == [scored[rating][0][2:]]
+    # 100 minutes are two started hours at one point an hour, on the chain. The score bonus (2 units of the
+    # order item) needs a rating of at least 3 and goes through the assessment, into the period's account.
+    assert outcomes == {5: [("points", 2)], 2: [("points", 2)]}
+    helper = hood.helper.person_id
+    assert scored == {5: [(helper, 2, "credited", 2)], 2: [(helper, 2, "withheld", 0)]}
     assert await balance(database, hood, hood.helper, Asset.points) == (4, 4)
-    assert await balance(database, hood, hood.helper, Asset.party_score) == (2, 2)
+    assert await period_score(database, hood, period, hood.helper) == BASE_SCORE + 2
+    assert await balance(database, hood, hood.helper, Asset.party_score) == (0, 0)
+    async with hood.bound(database) as connection:
+        entries = await connection.fetch(
+            "SELECT item_code, source_type, amount FROM scoring_entry WHERE person_id = $1 AND kind = 'bonus'",
+            helper,
+        )
+    assert [tuple(row) for row in entries] == [("order_service", "order", 2)]
+    assert await ledger_violations(database, hood) == []
+
+
+async def test_a_bonus_the_assessment_cannot_credit_is_recorded_on_the_order(
+    database: Database, hood: Neighbourhood
+) -> None:
+    before_any_period = await _public_good_closed(database, hood, rating=5)
+    meeting = Item(code="three_meetings", name="三会一课", kind=ItemKind.bonus, source=ItemSource.manual, points=3)
+    period = await open_assessment(database, hood, items=(meeting,))
+    no_such_item = await _public_good_closed(database, hood, rating=5)
+    # Both orders closed and paid their points; the bonus was skipped, and each order says why.
+    assert [(c.outcome, c.amount) for c in before_any_period.score_credits] == [("no_open_period", 0)]
+    assert [(c.outcome, c.amount) for c in no_such_item.score_credits] == [("not_in_catalogue", 0)]
+    assert await balance(database, hood, hood.helper, Asset.points) == (4, 4)
+    assert await period_score(database, hood, period, hood.helper) == BASE_SCORE
 
 
 async def test_time_bank_help_needs_the_requesters_coins(database: Database, hood: Neighbourhood) -> None:

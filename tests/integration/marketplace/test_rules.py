@@ -9,40 +9,48 @@ from timebank.marketplace.fit import Score, category_of_skill, load_score, match
 from timebank.marketplace.model import (
     Category,
     Credit,
+    ScoreBonus,
     Settlement,
     Tier,
     credited_minutes,
     mask_name,
     next_tier,
     plan_credits,
+    score_bonuses,
 )
 
 HELPER, OTHER = uuid.UUID(int=1), uuid.UUID(int=2)
-RULES = {"coins_per_minute": 1, "points_per_hour": 1, "score_bonus": 2, "bonus_min_rating": 3}
+RULES = {"coins_per_minute": 1, "points_per_hour": 1}
+BONUS = {"score_bonus": 2, "bonus_min_rating": 3}
 
 
 def test_time_bank_help_pays_the_minutes_in_coins_to_the_one_helper() -> None:
-    credits = plan(Settlement.time_bank, minutes=45, rating=1, participants=[(HELPER, True)])
+    credits = plan(Settlement.time_bank, minutes=45, participants=[HELPER])
     assert credits == [Credit(purpose="coins", person_id=HELPER, asset=Asset.time_coins, amount=45)]
+    assert score_bonuses(settlement=Settlement.time_bank, rating=5, party_members=[HELPER], **BONUS) == []
 
 
 def test_public_good_pays_each_participant_a_point_per_started_hour_and_members_the_bonus() -> None:
-    credits = plan(Settlement.public_good, minutes=61, rating=3, participants=[(HELPER, True), (OTHER, False)])
-    assert [(c.person_id, c.asset, c.amount) for c in credits] == [
-        (HELPER, Asset.points, 2),
-        (HELPER, Asset.party_score, 2),
-        (OTHER, Asset.points, 2),
-    ]
+    credits = plan(Settlement.public_good, minutes=61, participants=[HELPER, OTHER])
+    assert [(c.person_id, c.asset, c.amount) for c in credits] == [(HELPER, Asset.points, 2), (OTHER, Asset.points, 2)]
+    # The bonus is no ledger credit of the chain: the party assessment scores it, in units of its order item.
+    bonuses = score_bonuses(settlement=Settlement.public_good, rating=3, party_members=[HELPER], **BONUS)
+    assert bonuses == [ScoreBonus(person_id=HELPER, units=2, withheld=False)]
 
 
 def test_a_low_rating_withholds_only_the_score_bonus() -> None:
-    credits = plan(Settlement.public_good, minutes=60, rating=2, participants=[(HELPER, True)])
+    credits = plan(Settlement.public_good, minutes=60, participants=[HELPER])
     assert [(c.asset, c.amount) for c in credits] == [(Asset.points, 1)]
+    bonuses = score_bonuses(settlement=Settlement.public_good, rating=2, party_members=[HELPER], **BONUS)
+    assert bonuses == [ScoreBonus(person_id=HELPER, units=2, withheld=True)]
+    no_bonus = {"score_bonus": 0, "bonus_min_rating": 3}
+    assert score_bonuses(settlement=Settlement.public_good, rating=5, party_members=[HELPER], **no_bonus) == []
 
 
 def test_nothing_is_paid_for_zero_minutes_or_no_settlement() -> None:
-    assert plan(Settlement.time_bank, minutes=0, rating=5, participants=[(HELPER, False)]) == []
-    assert plan(Settlement.none, minutes=600, rating=5, participants=[(HELPER, True)]) == []
+    assert plan(Settlement.time_bank, minutes=0, participants=[HELPER]) == []
+    assert plan(Settlement.none, minutes=600, participants=[HELPER]) == []
+    assert score_bonuses(settlement=Settlement.none, rating=5, party_members=[HELPER], **BONUS) == []
 
 
 def test_the_helper_is_paid_at_most_what_the_need_offered() -> None:
@@ -79,7 +87,5 @@ def test_a_steady_record_outranks_one_lucky_rating_and_load_spreads_work() -> No
     assert busy.reasons[-1].text == "3 orders in hand now"
 
 
-def plan(
-    settlement: Settlement, *, minutes: int, rating: int, participants: list[tuple[uuid.UUID, bool]]
-) -> list[Credit]:
-    return plan_credits(settlement=settlement, minutes=minutes, rating=rating, participants=participants, **RULES)
+def plan(settlement: Settlement, *, minutes: int, participants: list[uuid.UUID]) -> list[Credit]:
+    return plan_credits(settlement=settlement, minutes=minutes, participants=participants, **RULES)

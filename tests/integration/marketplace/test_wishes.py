@@ -8,7 +8,14 @@ from dataclasses import replace
 import asyncpg
 import pytest
 
-from tests.integration.marketplace.conftest import Neighbourhood, balance
+from tests.integration.marketplace.conftest import (
+    BASE_SCORE,
+    Neighbourhood,
+    balance,
+    ledger_violations,
+    open_assessment,
+    period_score,
+)
 from timebank.db import Database
 from timebank.errors import Forbidden, RuleViolation
 from timebank.ledger import Asset
@@ -87,6 +94,7 @@ async def test_a_unit_claims_a_wish_for_a_group_and_every_participant_is_credite
     assert hood.neighbour.person_id
     assert hood.unit_admin.person_id
     group = (hood.helper.person_id, hood.neighbour.person_id)
+    period = await open_assessment(database, hood)
     async with hood.bound(database) as connection:
         wish, _ = await needs.raise_need(
             connection, hood.staff, hood.community, replace(_wish(hood, 280), est_minutes=120)
@@ -116,10 +124,14 @@ async def test_a_unit_claims_a_wish_for_a_group_and_every_participant_is_credite
     assert (claimed.claim.claimant_kind, claimed.claim.claimant_id) == ("unit", hood.unit)
     assert sorted(claimed.claim.participants) == sorted(group)
     assert closed.status == "closed"
-    # Each participant: two points for 90 minutes; the party member also the score bonus.
+    # Each participant: two points for 90 minutes; the party member also the score bonus, in the assessment.
     assert await balance(database, hood, hood.helper, Asset.points) == (2, 2)
     assert await balance(database, hood, hood.neighbour, Asset.points) == (2, 2)
-    assert await balance(database, hood, hood.helper, Asset.party_score) == (2, 2)
+    assert [(c.person_id, c.outcome, c.amount) for c in closed.score_credits] == [
+        (hood.helper.person_id, "credited", 2)
+    ]
+    assert await period_score(database, hood, period, hood.helper) == BASE_SCORE + 2
+    assert await ledger_violations(database, hood) == []
 
 
 async def test_a_claimer_cannot_be_the_beneficiary(database: Database, hood: Neighbourhood) -> None:

@@ -57,6 +57,7 @@ ITEMS = (
         reviewer=ReviewerScope.community,
     ),
     Item(code="volunteer_hour", name="志愿服务", kind=ItemKind.bonus, source=ItemSource.automatic, points=1, cap=15),
+    Item(code="order_service", name="服务接单", kind=ItemKind.bonus, source=ItemSource.automatic, points=1, cap=10),
     Item(
         code="dual_report",
         name="双报到服务",

@@ -1,4 +1,5 @@
-"""credit_item: what volunteering and closed orders call to score party members, once per business record."""
+"""credit_item: what volunteering and closed orders call to score party members, once per business record; and
+withdraw_credit, which takes a credit back when its record is corrected."""
 
 from __future__ import annotations
 
@@ -9,13 +10,27 @@ from datetime import date
 import pytest
 
 from tests.auth_support import Org
-from tests.integration.scoring.support import build, member, open_year
+from tests.integration.scoring.support import at, build, member, open_year
 from timebank.community.accounts import SystemRole, account_id, community_accounts, open_accounts, system_account_id
 from timebank.db import Database, bound
 from timebank.errors import InvalidInput
 from timebank.ledger import Asset, Code, LedgerService, Result, Transfer
 from timebank.ledger.store import write_batch
-from timebank.scoring import Credit, CreditOutcome, credit_item, ids, recording
+from timebank.scoring import (
+    AUTOMATIC_ITEMS,
+    ORDER_SERVICE,
+    VOLUNTEER_HOUR,
+    Credit,
+    CreditOutcome,
+    Withdrawal,
+    WithdrawalOutcome,
+    credit_item,
+    ids,
+    periods,
+    recording,
+    withdraw_credit,
+)
+from timebank.scoring.model import ItemSource
 
 
 async def _credit(database: Database, community: uuid.UUID, person: uuid.UUID, **kwargs: object) -> Credit:
@@ -153,3 +168,54 @@ async def test_crediting_after_ledger_writes_in_the_same_transaction_never_deadl
     credit, recorded = await asyncio.wait_for(asyncio.gather(policy(), branch()), timeout=10)
     account = await ledger.get_account(ids.period_account_id(setup.community, period.id, who))
     assert (credit.outcome, recorded, account.posted) == (CreditOutcome.credited, 2, 63)
+
+
+async def _withdraw(database: Database, community: uuid.UUID, person: uuid.UUID, source_id: str) -> Withdrawal:
+    async with bound(database.pool, [community]) as connection:
+        return await withdraw_credit(
+            connection,
+            community_id=community,
+            person_id=person,
+            item_code="volunteer_hour",
+            source_type="service_record",
+            source_id=source_id,
+            occurred_on=date(2026, 5, 1),
+            reason="service record corrected",
+        )
+
+
+async def test_a_withdrawn_credit_gives_its_cap_room_back_once(
+    org: Org, database: Database, ledger: LedgerService
+) -> None:
+    setup = await build(org, database, members=1)
+    period = await open_year(database, setup)
+    who, first, second, never = setup.members[0].id, str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    credited = await _credit(database, setup.community, who, source_id=first, quantity=12)
+    capped = await _credit(database, setup.community, who, source_id=second, quantity=12)
+    taken = await _withdraw(database, setup.community, who, first)
+    again = await _withdraw(database, setup.community, who, first)
+    nothing = await _withdraw(database, setup.community, who, never)
+    # The cap of 15 has room again: a correction's new record scores in full.
+    corrected = await _credit(database, setup.community, who, source_id=str(uuid.uuid4()), quantity=6)
+    account = await ledger.get_account(ids.period_account_id(setup.community, period.id, who))
+    assert (capped.outcome, capped.amount) == (CreditOutcome.capped, 3)
+    assert (taken.outcome, taken.entry_id, taken.amount) == (WithdrawalOutcome.withdrawn, credited.entry_id, 12)
+    assert (again.outcome, again.amount) == (WithdrawalOutcome.replayed, 12)
+    assert nothing.outcome is WithdrawalOutcome.nothing
+    assert (corrected.outcome, corrected.amount) == (CreditOutcome.credited, 6)
+    assert account.posted == 60 + 3 + 6
+
+
+async def test_a_credit_in_a_closed_period_stays(org: Org, database: Database) -> None:
+    setup = await build(org, database, members=1)
+    period = await open_year(database, setup)
+    who, record = setup.members[0].id, str(uuid.uuid4())
+    await _credit(database, setup.community, who, source_id=record, quantity=2)
+    async with bound(database.pool, [setup.community]) as connection:
+        await periods.close_period(connection, setup.staff.principal, period.id, now=at(12, 31, 20))
+    assert (await _withdraw(database, setup.community, who, record)).outcome is WithdrawalOutcome.period_closed
+
+
+def test_the_standard_automatic_items_are_the_codes_other_capabilities_credit() -> None:
+    assert [item.code for item in AUTOMATIC_ITEMS] == [VOLUNTEER_HOUR, ORDER_SERVICE]
+    assert all(item.source is ItemSource.automatic and item.cap is None for item in AUTOMATIC_ITEMS)

@@ -1,5 +1,5 @@
 """A neighbourhood to volunteer in: a community with staff, a team and its leader, volunteers (one a party member),
-elders in need, and the volunteering service on a clock the test moves."""
+elders in need, and the volunteering service on a clock the test moves; optionally a party assessment year."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ from timebank.community import organisation, people, places
 from timebank.community.accounts import account_id
 from timebank.db import EVERY_COMMUNITY, Database, bound
 from timebank.ledger import Asset, LedgerService
+from timebank.ledger.verify import verify_ledger
+from timebank.scoring import AUTOMATIC_ITEMS, catalogue, ids, periods
+from timebank.scoring.catalogue import NewCatalogue
+from timebank.scoring.model import Item
 from timebank.volunteering.activities import NewActivity
 from timebank.volunteering.service import Volunteering
 
@@ -22,6 +26,9 @@ SETUP = Principal(subject="system:test", person_id=None, home_community_id=None)
 CHECK_IN_KEY = b"volunteering-test-check-in-key-32"
 #: Tests run in a day long gone, so check-in windows and "not in the future" rules hold whatever the real clock says.
 DAY_ONE = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+#: The party assessment's year the tests open (it covers DAY_ONE), and its base score.
+YEAR = (date(2026, 1, 1), date(2026, 12, 31))
+BASE_SCORE = 60
 
 
 @dataclass
@@ -150,6 +157,7 @@ async def add_volunteer(
     name: str,
     *,
     party_member: bool = False,
+    member_type: str = "community_managed",
     birth_date: date | None = None,
     household: str = "ordinary",
 ) -> uuid.UUID:
@@ -174,7 +182,11 @@ async def add_volunteer(
                 hood.staff,
                 hood.community,
                 people.NewMembership(
-                    id=uuid.uuid4(), person_id=person.id, kind="party_member", member_type="community_managed"
+                    id=uuid.uuid4(),
+                    person_id=person.id,
+                    kind="party_member",
+                    member_type=member_type,
+                    joined_on=date(2025, 7, 1),
                 ),
             )
     hood.volunteers[name] = person.id
@@ -237,3 +249,41 @@ async def serve(
     [outcome] = await volunteering.confirm_roster(leader, new.id, [person_id])
     assert outcome.record_id is not None
     return outcome.record_id
+
+
+async def open_assessment(
+    database: Database,
+    hood: Neighbourhood,
+    *,
+    items: tuple[Item, ...] = AUTOMATIC_ITEMS,
+    exempt_member_types: tuple[str, ...] = ("retired",),
+) -> uuid.UUID:
+    """Publish a party-assessment catalogue (the standard automatic items unless told) and open the year: its id."""
+    async with bound(database.pool, [hood.community]) as connection:
+        await catalogue.publish_catalogue(
+            connection,
+            hood.staff,
+            hood.community,
+            NewCatalogue(
+                id=uuid.uuid4(),
+                effective_from=YEAR[0],
+                base_score=BASE_SCORE,
+                items=items,
+                exempt_member_types=exempt_member_types,
+            ),
+        )
+        period, _ = await periods.open_period(
+            connection, hood.staff, hood.community, id=uuid.uuid4(), name="2026", starts_on=YEAR[0], ends_on=YEAR[1]
+        )
+    return period.id
+
+
+async def period_score(ledger: LedgerService, hood: Neighbourhood, period_id: uuid.UUID, person_id: uuid.UUID) -> int:
+    """The member's party score in the period: their per-period account's balance (base score included)."""
+    return (await ledger.get_account(ids.period_account_id(hood.community, period_id, person_id))).posted
+
+
+async def ledger_violations(database: Database, hood: Neighbourhood) -> list[str]:
+    """What ``timebank ledger verify`` finds wrong in the community's ledger (nothing, when it is sound)."""
+    async with database.pool.acquire() as connection:
+        return (await verify_ledger(connection, hood.community)).violations

@@ -1,5 +1,6 @@
 """Issue 5's "done when": publish → sign-up → check-in/out → confirm → approve → balances in all four assets, and
-the policy, caps, idempotency, anomaly and correction guarantees around that path."""
+the policy, caps, idempotency, anomaly and correction guarantees around that path. Party score lands in the
+member's account for the assessment period, credited by the party assessment (issue 6's automatic credits)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ import asyncpg
 import pytest
 
 from tests.integration.volunteering.conftest import (
+    BASE_SCORE,
     DAY_ONE,
     Clock,
     Neighbourhood,
     activity,
     add_volunteer,
     balances,
+    ledger_violations,
+    open_assessment,
+    period_score,
     serve,
 )
 from timebank.access.principal import Principal
@@ -33,6 +38,7 @@ from timebank.volunteering.service import Volunteering
 async def test_publish_to_balances_in_all_four_assets(
     database: Database, hood: Neighbourhood, volunteering: Volunteering, ledger: LedgerService, clock: Clock
 ) -> None:
+    period = await open_assessment(database, hood)
     wang = await add_volunteer(database, hood, "王秀英", party_member=True, birth_date=date(1958, 4, 1))
     li = await add_volunteer(database, hood, "李建国")
     zhao = await add_volunteer(database, hood, "赵桂兰")
@@ -65,23 +71,36 @@ async def test_publish_to_balances_in_all_four_assets(
 
     approved = await volunteering.approve(hood.staff, records)
     assert [o.status for o in approved] == ["credited", "credited"]
-    # 127 minutes round down to 120 (quarter hours); the day's cap is 2 coins = 120 coin-minutes.
+    # 127 minutes round down to 120 (quarter hours); the day's cap is 2 coins = 120 coin-minutes. Party score goes
+    # to 王's account for the assessment year (two volunteer hours on top of the base score), none to her own
+    # person-level party_score account.
     assert await balances(ledger, hood, wang) == {
         "service_minutes": 120,
         "time_coins": 120,
         "points": 2,
-        "party_score": 2,
+        "party_score": 0,
     }
+    assert await period_score(ledger, hood, period, wang) == BASE_SCORE + 2
     assert await balances(ledger, hood, zhao) == {
         "service_minutes": 60,
         "time_coins": 60,
         "points": 1,
         "party_score": 0,
     }
+    async with bound(database.pool, [hood.community]) as connection:
+        found = {r.person_id: r for r in await list_records(connection, hood.community)}
+    assert (found[wang].party_score_units, found[wang].party_score_outcome, found[wang].party_score) == (
+        2,
+        "credited",
+        2,
+    )
+    assert (found[zhao].party_score_units, found[zhao].party_score_outcome) == (0, None)  # not a party member
 
     again = await volunteering.approve(hood.staff, records)
     assert [o.status for o in again] == ["credited", "credited"]
     assert (await balances(ledger, hood, wang))["time_coins"] == 120
+    assert await period_score(ledger, hood, period, wang) == BASE_SCORE + 2
+    assert await ledger_violations(database, hood) == []
 
 
 async def _transfers_of(database: Database, record_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -202,6 +221,7 @@ async def test_anomalies_are_held_for_staff(
 async def test_a_correction_reverses_and_reposts_and_both_stay_visible(
     database: Database, hood: Neighbourhood, volunteering: Volunteering, ledger: LedgerService, clock: Clock
 ) -> None:
+    period = await open_assessment(database, hood)
     zheng = await add_volunteer(database, hood, "郑华", party_member=True)
     record = await serve(volunteering, clock, hood, zheng, starts_at=DAY_ONE, minutes=120)
     await volunteering.approve_one(hood.staff, record)
@@ -209,8 +229,9 @@ async def test_a_correction_reverses_and_reposts_and_both_stay_visible(
         "service_minutes": 120,
         "time_coins": 120,
         "points": 2,
-        "party_score": 2,
+        "party_score": 0,
     }
+    assert await period_score(ledger, hood, period, zheng) == BASE_SCORE + 2
 
     # She left after an hour; she asks, staff approve.
     correction, created = await volunteering.request_correction(
@@ -229,8 +250,10 @@ async def test_a_correction_reverses_and_reposts_and_both_stay_visible(
         "service_minutes": 60,
         "time_coins": 60,
         "points": 1,
-        "party_score": 1,
+        "party_score": 0,
     }
+    # The original's two hours of party score are taken back in the assessment, the corrected hour scored.
+    assert await period_score(ledger, hood, period, zheng) == BASE_SCORE + 1
 
     async with bound(database.pool, [hood.community]) as connection:
         both = {r.id: r for r in await list_records(connection, hood.community, person_id=zheng)}
@@ -240,8 +263,20 @@ async def test_a_correction_reverses_and_reposts_and_both_stay_visible(
     assert both[approved.corrected_record_id].corrects_id == record
     moved = await _transfers_of(database, approved.corrected_record_id)
     reversals = [row for row in moved if row["code"] == Code.reversal]
-    assert len(reversals) == 4
+    assert len(reversals) == 3
     assert {row["reverses_id"] for row in reversals} == {row["id"] for row in await _ids_of(database, record)}
+    async with bound(database.pool, [hood.community]) as connection:
+        entries = {
+            row["source_id"]: (row["status"], row["amount"])
+            for row in await connection.fetch(
+                "SELECT source_id, status, amount FROM scoring_entry WHERE period_id = $1 AND person_id = $2 "
+                "AND source_type = 'service_record'",
+                period,
+                zheng,
+            )
+        }
+    assert entries == {str(record): ("reversed", 2), str(approved.corrected_record_id): ("posted", 1)}
+    assert await ledger_violations(database, hood) == []
 
 
 async def _ids_of(database: Database, record_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -251,12 +286,16 @@ async def _ids_of(database: Database, record_id: uuid.UUID) -> list[asyncpg.Reco
 async def test_a_crash_between_planning_and_posting_is_settled_once(
     database: Database, hood: Neighbourhood, volunteering: Volunteering, ledger: LedgerService, clock: Clock
 ) -> None:
-    han = await add_volunteer(database, hood, "韩梅")
+    han = await add_volunteer(database, hood, "韩梅", party_member=True)
+    period = await open_assessment(database, hood)
     record = await serve(volunteering, clock, hood, han, starts_at=DAY_ONE, minutes=60)
     async with bound(database.pool, [hood.community]) as connection:  # planned, then the process died
         planned = await plan_approval(connection, hood.staff, record)
-    assert len(planned) == 3
+    assert [p.asset for p in planned] == [Asset.service_minutes, Asset.time_coins, Asset.points]
     assert (await balances(ledger, hood, han))["time_coins"] == 0
+    assert await period_score(ledger, hood, period, han) == BASE_SCORE
     assert await volunteering.settle_pending(Principal.system("test")) >= 1
     assert await volunteering.settle_pending(Principal.system("test")) == 0
     assert (await balances(ledger, hood, han))["time_coins"] == 60
+    assert await period_score(ledger, hood, period, han) == BASE_SCORE + 1
+    assert await ledger_violations(database, hood) == []

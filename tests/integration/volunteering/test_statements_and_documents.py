@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from tests.integration.volunteering.conftest import DAY_ONE, Clock, Neighbourhood, add_volunteer, serve
+from tests.integration.volunteering.conftest import (
+    DAY_ONE,
+    Clock,
+    Neighbourhood,
+    add_volunteer,
+    open_assessment,
+    serve,
+)
 from timebank.db import Database
 from timebank.ledger import Asset
 from timebank.volunteering.exports import to_csv, to_xlsx
@@ -24,6 +31,7 @@ async def _month_of_service(
     database: Database, hood: Neighbourhood, volunteering: Volunteering, clock: Clock
 ) -> uuid.UUID:
     gao = await add_volunteer(database, hood, "高秀珍", party_member=True)
+    await open_assessment(database, hood)
     for days, minutes, title in (
         (0, 90, "为独居老人打扫卫生"),
         (1, 60, "为独居老人打扫卫生"),
@@ -47,6 +55,8 @@ async def test_a_month_by_activity_and_the_balance_history(
         ("社区垃圾分类宣传", 1, 120, 120, 2),
     ]
     assert [m.coins_to_pool for m in month] == [0, 0, 0]
+    # Party score as the assessment counted it: the policy prices one unit per whole hour (90 minutes: 1).
+    assert [m.party_score for m in month] == [1, 1, 2]
     assert await volunteering.month_earnings(hood.principal(gao), hood.community, gao, 2026, 4) == []
     history = await volunteering.balance_history(hood.principal(gao), hood.community, gao, Asset.time_coins)
     assert [(e.amount, e.balance) for e in history] == [(90, 90), (60, 150), (120, 270)]
