@@ -290,12 +290,12 @@ $$;
 CREATE TRIGGER ledger_transfer_apply AFTER INSERT ON ledger_transfer
     REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ledger_apply_transfers();
 
--- Everything a batch is decided on, in one round trip: the transfers that posts, voids and reversals name (read
--- first, as their accounts are locked too) and the batch ids already stored, then every account locked in id order
--- (the global lock order), then, under those locks, the ids remembered as failed, how each named transfer was
--- resolved, and the clock. kind: 0 clock, 1 account, 2 transfer, 3 remembered failure, 4 a hold's resolution, 5 a
--- reversal's target.
-CREATE FUNCTION ledger_read_batch(ids uuid[], account_ids uuid[], targets uuid[])
+-- Everything a batch is decided on, in one round trip: the transfers that posts, voids and reversals name and the
+-- batch ids already stored, then every account (locked in id order, the global lock order, when `lock`), then the
+-- ids remembered as failed, how each named transfer was resolved, and the clock. Without `lock` this is a plain
+-- read of what last committed, and ledger_write_batch checks that nothing the decisions rest on moved since.
+-- kind: 0 clock, 1 account, 2 transfer, 3 remembered failure, 4 a hold's resolution, 5 a reversal's target.
+CREATE FUNCTION ledger_read_batch(ids uuid[], account_ids uuid[], targets uuid[], lock boolean)
 RETURNS TABLE (
     kind smallint, id uuid, community_id uuid, asset smallint, flags smallint, floor bigint, cap bigint,
     debits_posted bigint, credits_posted bigint, debits_pending bigint, credits_pending bigint, version bigint,
@@ -320,23 +320,32 @@ BEGIN
              unnest(ARRAY[t.debit_account_id, t.credit_account_id]) AS x;
     END IF;
 
-    -- The batch's own ids, read before waiting for the locks (a batch that holds them is busy anyway): one that
-    -- commits the same id meanwhile makes this batch's insert fail on the primary key, and the batch is retried.
+    -- The batch's own ids, read before waiting for any lock: one that commits the same id meanwhile makes this
+    -- batch's insert fail on the primary key, and the batch is decided again.
     RETURN QUERY
     SELECT 2::smallint, t.id, t.community_id, t.asset, t.flags, NULL::bigint, NULL::bigint, NULL::bigint,
            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, t.debit_account_id,
            t.credit_account_id, t.amount, t.code, t.pending_id, t.timeout_at, t.reverses_id, t.ref_type, t.ref_id,
            t.policy_version, t.memo, t.created_at, NULL::smallint
     FROM unnest(ids) AS q(id) JOIN ledger_transfer t ON t.id = q.id;
-    RETURN QUERY
-    SELECT 1::smallint, a.id, a.community_id, a.asset, a.flags, a.floor, a.cap, a.debits_posted, a.credits_posted,
-           a.debits_pending, a.credits_pending, a.version, a.closed, NULL::uuid, NULL::uuid, NULL::bigint,
-           NULL::smallint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::text, NULL::uuid, NULL::integer,
-           NULL::text, NULL::timestamptz, NULL::smallint
-    FROM (SELECT DISTINCT x FROM unnest(account_ids || named) AS x) AS q JOIN ledger_account a ON a.id = q.x
-    ORDER BY a.id FOR UPDATE OF a;
+    IF lock THEN
+        RETURN QUERY
+        SELECT 1::smallint, a.id, a.community_id, a.asset, a.flags, a.floor, a.cap, a.debits_posted, a.credits_posted,
+               a.debits_pending, a.credits_pending, a.version, a.closed, NULL::uuid, NULL::uuid, NULL::bigint,
+               NULL::smallint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::text, NULL::uuid, NULL::integer,
+               NULL::text, NULL::timestamptz, NULL::smallint
+        FROM (SELECT DISTINCT x FROM unnest(account_ids || named) AS x) AS q JOIN ledger_account a ON a.id = q.x
+        ORDER BY a.id FOR UPDATE OF a;
+    ELSE
+        RETURN QUERY
+        SELECT 1::smallint, a.id, a.community_id, a.asset, a.flags, a.floor, a.cap, a.debits_posted, a.credits_posted,
+               a.debits_pending, a.credits_pending, a.version, a.closed, NULL::uuid, NULL::uuid, NULL::bigint,
+               NULL::smallint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::text, NULL::uuid, NULL::integer,
+               NULL::text, NULL::timestamptz, NULL::smallint
+        FROM (SELECT DISTINCT x FROM unnest(account_ids || named) AS x) AS q JOIN ledger_account a ON a.id = q.x;
+    END IF;
 
-    -- From here on every statement sees what committed before the locks were granted.
+    -- From here on every statement sees what committed before the locks (if any) were granted.
     RETURN QUERY
     SELECT 3::smallint, f.id, NULL::uuid, NULL::smallint, NULL::smallint, NULL::bigint, NULL::bigint, NULL::bigint,
            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, NULL::uuid, NULL::uuid,
@@ -362,6 +371,94 @@ BEGIN
            NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint, NULL::boolean, NULL::uuid,
            NULL::uuid, NULL::bigint, NULL::smallint, NULL::uuid, NULL::timestamptz, NULL::uuid, NULL::text,
            NULL::uuid, NULL::integer, NULL::text, clock_timestamp(), NULL::smallint;
+END
+$$;
+
+-- Appends a decided batch as one statement: the caller runs it as its own transaction after an unlocked
+-- ledger_read_batch (or inside the transaction that locked what it read). It locks every account the rows move or a
+-- refusal rested on, in id order, and refuses with serialization_failure (decide again) when one moved in a way
+-- that could change an answer: the version of an account a refusal rested on, or less room above a floor or below a
+-- cap than the batch used. Otherwise the rows' entries are moved on by however far their accounts moved, and they
+-- are stamped with the clock read under the locks (holds' timeouts moved alike), so entries stay in time order; a
+-- post, or a void other than expiry, of a hold that expired meanwhile is decided again too. The slots name each
+-- row's accounts by position in the account arrays (1-based).
+CREATE FUNCTION ledger_write_batch(
+    read_at timestamptz,
+    account_ids uuid[], account_versions bigint[], account_dp bigint[], account_cp bigint[], account_dq bigint[],
+    account_cq bigint[], account_exact boolean[], floor_rooms bigint[], cap_rooms bigint[],
+    debit_slots integer[], credit_slots integer[],
+    ids uuid[], community_ids uuid[], assets smallint[], debit_ids uuid[], credit_ids uuid[], amounts bigint[],
+    codes smallint[], flag_values smallint[], pending_ids uuid[], timeouts timestamptz[], reverses_ids uuid[],
+    ref_types text[], ref_ids uuid[], policy_versions integer[], memos text[], debit_versions bigint[],
+    debit_posted bigint[], debit_pending bigint[], credit_versions bigint[], credit_posted bigint[],
+    credit_pending bigint[], failed_ids uuid[], failed_results smallint[], failed_hashes bigint[]
+) RETURNS void
+LANGUAGE plpgsql SET search_path = public SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+DECLARE
+    moved_versions bigint[];
+    moved_posted bigint[];
+    moved_pending bigint[];
+    stale integer;
+    stamp timestamptz;
+BEGIN
+    WITH locked AS (
+        SELECT s.slot, s.version AS read_version, s.dp AS read_dp, s.cp AS read_cp, s.dq AS read_dq,
+               s.cq AS read_cq, s.exact, s.floor_room, s.cap_room, a.flags, a.version, a.debits_posted AS dp,
+               a.credits_posted AS cp, a.debits_pending AS dq, a.credits_pending AS cq
+        FROM unnest(account_ids, account_versions, account_dp, account_cp, account_dq, account_cq, account_exact,
+                    floor_rooms, cap_rooms)
+             WITH ORDINALITY AS s(id, version, dp, cp, dq, cq, exact, floor_room, cap_room, slot)
+        JOIN ledger_account a ON a.id = s.id
+        ORDER BY a.id FOR UPDATE OF a
+    )
+    SELECT array_agg(version - read_version ORDER BY slot),
+           array_agg((cp - dp) - (read_cp - read_dp) ORDER BY slot),
+           array_agg((cq - dq) - (read_cq - read_dq) ORDER BY slot),
+           count(*) FILTER (WHERE (exact AND version <> read_version)
+               OR floor_room + CASE WHEN flags = 2 THEN (dp - cp - cq) - (read_dp - read_cp - read_cq)
+                                    ELSE (cp - dp - dq) - (read_cp - read_dp - read_dq) END < 0
+               OR cap_room - CASE WHEN flags = 2 THEN (dp + dq - cp) - (read_dp + read_dq - read_cp)
+                                  ELSE (cp + cq - dp) - (read_cp + read_cq - read_dp) END < 0)
+    INTO moved_versions, moved_posted, moved_pending, stale
+    FROM locked;
+    IF stale > 0 THEN
+        RAISE EXCEPTION 'ledger: % account(s) moved since the batch was read; decide it again', stale
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    -- A failure remembered, or a transfer stored, since the read under an id this batch decided otherwise.
+    IF EXISTS (SELECT FROM unnest(ids) AS q(id) JOIN ledger_transfer_failure f ON f.id = q.id)
+       OR EXISTS (SELECT FROM unnest(failed_ids) AS q(id) JOIN ledger_transfer t ON t.id = q.id) THEN
+        RAISE EXCEPTION 'ledger: a batch id was decided elsewhere since the read; decide it again'
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    stamp := clock_timestamp();
+    IF EXISTS (SELECT FROM unnest(pending_ids, flag_values, codes) AS r(pending_id, flags, code)
+               JOIN ledger_transfer h ON h.id = r.pending_id
+               WHERE (r.flags & 4 <> 0 OR r.code <> 7) AND h.timeout_at <= stamp) THEN
+        RAISE EXCEPTION 'ledger: a hold expired since the batch was read; decide it again'
+            USING ERRCODE = 'serialization_failure';
+    END IF;
+    IF cardinality(ids) > 0 THEN
+        INSERT INTO ledger_transfer (id, community_id, asset, debit_account_id, credit_account_id, amount, code, flags,
+            pending_id, timeout_at, reverses_id, ref_type, ref_id, policy_version, memo, debit_version,
+            debit_posted_after, debit_pending_after, credit_version, credit_posted_after, credit_pending_after,
+            created_at)
+        SELECT r.id, r.community_id, r.asset, r.debit_id, r.credit_id, r.amount, r.code, r.flags, r.pending_id,
+               r.timeout_at + (stamp - read_at), r.reverses_id, r.ref_type, r.ref_id, r.policy_version, r.memo,
+               r.debit_version + moved_versions[r.debit_slot], r.debit_posted + moved_posted[r.debit_slot],
+               r.debit_pending + moved_pending[r.debit_slot], r.credit_version + moved_versions[r.credit_slot],
+               r.credit_posted + moved_posted[r.credit_slot], r.credit_pending + moved_pending[r.credit_slot], stamp
+        FROM unnest(ids, community_ids, assets, debit_ids, credit_ids, amounts, codes, flag_values, pending_ids,
+                    timeouts, reverses_ids, ref_types, ref_ids, policy_versions, memos, debit_versions, debit_posted,
+                    debit_pending, credit_versions, credit_posted, credit_pending, debit_slots, credit_slots)
+             AS r(id, community_id, asset, debit_id, credit_id, amount, code, flags, pending_id, timeout_at,
+                  reverses_id, ref_type, ref_id, policy_version, memo, debit_version, debit_posted, debit_pending,
+                  credit_version, credit_posted, credit_pending, debit_slot, credit_slot);
+    END IF;
+    IF cardinality(failed_ids) > 0 THEN
+        INSERT INTO ledger_transfer_failure (id, result, request_hash)
+        SELECT * FROM unnest(failed_ids, failed_results, failed_hashes) ON CONFLICT DO NOTHING;
+    END IF;
 END
 $$;
 
@@ -428,7 +525,11 @@ BACKWARDS = """
 DROP FUNCTION ledger_transfer_digest(ledger_transfer);
 DROP TABLE ledger_seal, ledger_chain_head, ledger_transfer_failure, ledger_transfer, ledger_account, ledger_code;
 DROP FUNCTION ledger_apply_transfers(), ledger_refuse_change(), ledger_block_hash(bytea, bytea), ledger_open_chain_heads(),
-    ledger_read_batch(uuid[], uuid[], uuid[]);
+    ledger_read_batch(uuid[], uuid[], uuid[], boolean),
+    ledger_write_batch(timestamptz, uuid[], bigint[], bigint[], bigint[], bigint[], bigint[], boolean[], bigint[], bigint[],
+        integer[], integer[], uuid[], uuid[], smallint[], uuid[], uuid[], bigint[], smallint[], smallint[], uuid[],
+        timestamptz[], uuid[], text[], uuid[], integer[], text[], bigint[], bigint[], bigint[], bigint[], bigint[],
+        bigint[], uuid[], smallint[], bigint[]);
 """
 
 

@@ -6,11 +6,12 @@ it once, and a hot account (the community's issuance account) is locked once per
 transfer. The ledger's batch write already decides each transfer on its own (one result per transfer, linked chains
 all-or-nothing), so grouping strangers changes throughput, never outcomes.
 
-How: callers enqueue; a free writer takes everything waiting (up to ``max_batch`` transfers) and writes it. One
-writer collects at a time, and it yields once before taking, so every producer already running gets into the batch
-and no second writer splits it into a straggler batch that would only queue behind the first on the same locks.
-There is no timer: when the queue is quiet a transfer is written at once; under load, batches grow by themselves
-while the writers are busy, and a second writer takes what arrives while the first one writes.
+How: callers enqueue; a free writer yields once (so every producer already running gets in), then takes its share
+of what waits: all of it divided among the writers that are free (but not below 32 transfers), at most
+``max_batch``. One writer collects at a time. The ledger decides a batch before it locks anything and holds the
+account locks only inside its single write statement, so batches written side by side overlap: while one is in the
+database, the callers of the other get their answers and come back. There is no timer: when the queue is quiet a
+transfer is written at once; under load, batches grow by themselves while the writers are busy.
 
 An acknowledgement means committed: :meth:`TransferBatcher.submit` resolves only after the write of the batch holding
 the transfer returned. If that write raises, every caller of the batch gets the exception (the outcome is then
@@ -29,6 +30,10 @@ from timebank.errors import InvalidInput
 from timebank.ledger.model import MAX_BATCH, Result, Transfer, TransferFlags
 
 __all__ = ["TransferBatcher", "WriteBatch"]
+
+#: Below this many transfers a batch is not split among free writers: each batch has a fixed cost (two round trips,
+#: the trigger's statements, a commit) that small batches would pay too often.
+_MIN_SHARE = 32
 
 #: Applies a batch in one transaction, one result per transfer in order (``LedgerService.create_transfers``).
 WriteBatch = Callable[[list[Transfer]], Awaitable[list[Result]]]
@@ -62,6 +67,7 @@ class TransferBatcher:
         self._arrived = asyncio.Event()
         # Held by the writer gathering the next batch; the other writers queue for it.
         self._collecting = asyncio.Lock()
+        self._free = writers  # writers not writing a batch (one of them may be collecting the next)
         self._writers: list[asyncio.Task[None]] = []
         self._accepting = False
 
@@ -128,13 +134,24 @@ class TransferBatcher:
                     await self._arrived.wait()
                 # One turn of the event loop lets callers that are already running enqueue: free grouping, no timer.
                 await asyncio.sleep(0)
+                # Share what waits with the other free writers: one batch's callers then get their answers and come
+                # back while the next batch is in the database, rather than all waiting on one batch at a time.
+                share = max(_MIN_SHARE, -(-self._queued_transfers() // self._free))
+                limit = min(self._max_batch, share)
                 batch = [self._waiting.popleft()]
                 size = len(batch[0].transfers)
-                while self._waiting and size + len(self._waiting[0].transfers) <= self._max_batch:
+                while self._waiting and size + len(self._waiting[0].transfers) <= limit:
                     waiting = self._waiting.popleft()
                     batch.append(waiting)
                     size += len(waiting.transfers)
-            await self._write_batch(batch)
+            self._free -= 1
+            try:
+                await self._write_batch(batch)
+            finally:
+                self._free += 1
+
+    def _queued_transfers(self) -> int:
+        return sum(len(waiting.transfers) for waiting in self._waiting)
 
     async def _write_batch(self, batch: list[_Waiting]) -> None:
         transfers = [t for waiting in batch for t in waiting.transfers]

@@ -106,9 +106,19 @@ Known = StoredTransfer | Planned
 
 @dataclass(slots=True)
 class Decision:
+    """Results in batch order, the rows to insert, the failures to remember, and what the decisions rested on.
+
+    ``floor_room`` and ``cap_room`` hold, per limited account the rows move, the least room the batch left above its
+    floor and below its cap after any of its transfers; ``exact`` the accounts a refusal for a limit rested on. A
+    write made after the accounts moved stays exact as long as no room went negative and no such account moved.
+    """
+
     results: list[Result]
     planned: list[Planned] = field(default_factory=list)
     failures: list[tuple[Transfer, Result]] = field(default_factory=list)
+    floor_room: dict[uuid.UUID, int] = field(default_factory=dict)
+    cap_room: dict[uuid.UUID, int] = field(default_factory=dict)
+    exact: set[uuid.UUID] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -327,6 +337,10 @@ class _Batch:
         )  # fmt: skip
         self.decision.planned.append(row)
         self.known[t.id] = row
+        if debit.flags or debit.cap is not None:
+            self._room(debit)
+        if credit.flags or credit.cap is not None:
+            self._room(credit)
         if pending is not None:
             self.s.resolved[pending.id] = TransferFlags(flags & _RESOLVING)
             if undo is not None:
@@ -335,6 +349,21 @@ class _Batch:
             self.s.reversed.add(t.reverses_id)
             if undo is not None:
                 undo.reversed.append(t.reverses_id)
+
+    def _room(self, account: Account) -> None:
+        """Keep the least room the batch has left this account above its floor and below its cap."""
+        dp, cp, dq, cq = account.debits_posted, account.credits_posted, account.debits_pending, account.credits_pending
+        no_overcredit = int(account.flags) & _NO_OVERCREDIT
+        if account.flags:
+            room = (dp - cp - cq if no_overcredit else cp - dp - dq) - (account.floor or 0)
+            least = self.decision.floor_room.get(account.id)
+            if least is None or room < least:
+                self.decision.floor_room[account.id] = room
+        if account.cap is not None:
+            room = account.cap - (dp + dq - cp if no_overcredit else cp + cq - dp)
+            least = self.decision.cap_room.get(account.id)
+            if least is None or room < least:
+                self.decision.cap_room[account.id] = room
 
     def _rollback(self, undo: _Undo) -> None:
         for account_id, before in undo.accounts.items():
@@ -384,6 +413,7 @@ class _Batch:
         else:
             posted, held = t.amount, 0
         if (problem := self._breach(debit, credit, posted, held)) is not None:
+            self.decision.exact.update((debit.id, credit.id))
             return problem
         self._apply(t, flags, pending, debit, credit, posted, held, undo)
         return Result.ok

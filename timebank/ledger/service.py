@@ -1,7 +1,7 @@
 """The ledger's use cases: open and close accounts, create transfers (batched or grouped), read balances and history.
 
 Every write runs in one transaction on the shared pool. Transient conflicts (a duplicate id racing in from another
-batch, a serialization failure) are retried here, so no caller ever sees one.
+batch, a batch overtaken between its read and its write) are retried here, so no caller ever sees one.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ _TRANSIENT = (
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
 )
+#: What the database refuses when a batch decided on an unlocked read was overtaken in a way the write cannot tell.
+_OVERTAKEN = (asyncpg.CheckViolationError, asyncpg.NumericValueOutOfRangeError)
 
 
 class LedgerService:
@@ -98,11 +100,22 @@ class LedgerService:
         if not transfers:
             return []
         for attempt in range(1, _RETRIES + 1):
+            # First decided on an unlocked read and written in one statement, which holds the account locks only
+            # while it runs; if anything it rested on moved meanwhile, decided again under locks taken as it reads.
+            optimistic = attempt == 1
             try:
-                async with self.pool.acquire() as connection, connection.transaction():
-                    return await write_batch(connection, transfers)
+                async with self.pool.acquire() as connection:
+                    if optimistic:
+                        return await write_batch(connection, transfers, lock=False)
+                    async with connection.transaction():
+                        return await write_batch(connection, transfers, lock=True)
             except _TRANSIENT as exc:
                 if attempt == _RETRIES:
+                    raise
+                _log.info("ledger_batch_retried", attempt=attempt, reason=type(exc).__name__)
+            except _OVERTAKEN as exc:
+                # An account closed, or pushed to its bigint limit, since the unlocked read: decide under locks.
+                if not optimistic:
                     raise
                 _log.info("ledger_batch_retried", attempt=attempt, reason=type(exc).__name__)
         raise AssertionError("unreachable")

@@ -72,7 +72,8 @@ async def insert_accounts(connection: asyncpg.Connection, accounts: Sequence[New
     return [row["id"] for row in rows]
 
 
-_READ_BATCH = "SELECT * FROM ledger_read_batch($1::uuid[], $2::uuid[], $3::uuid[])"
+_READ_BATCH = "SELECT * FROM ledger_read_batch($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean)"
+_WRITE_BATCH = "SELECT ledger_write_batch(" + ", ".join(f"${n}" for n in range(1, 37)) + ")"
 _ASSETS = {int(asset): asset for asset in Asset}
 _ACCOUNT_FLAGS = {value: AccountFlags(value) for value in range(4)}
 _TRANSFER_FLAGS = {value: TransferFlags(value) for value in range(16)}
@@ -80,8 +81,8 @@ _RESULTS = {int(result): result for result in Result}
 _CLOCK, _ACCOUNT, _TRANSFER, _FAILURE, _RESOLUTION, _REVERSAL = range(6)
 
 
-async def _snapshot(connection: asyncpg.Connection, transfers: Sequence[Transfer]) -> Snapshot:
-    """Lock the batch's accounts and read what deciding it needs, in one round trip (``ledger_read_batch``)."""
+async def _snapshot(connection: asyncpg.Connection, transfers: Sequence[Transfer], *, lock: bool) -> Snapshot:
+    """Read what deciding the batch needs, in one round trip (``ledger_read_batch``), locking the accounts if asked."""
     ids, account_ids, targets = [], set(), set()
     for t in transfers:
         ids.append(t.id)
@@ -92,7 +93,7 @@ async def _snapshot(connection: asyncpg.Connection, transfers: Sequence[Transfer
         if t.reverses_id is not None:
             targets.add(t.reverses_id)
     account_ids.discard(_NIL)
-    rows = await connection.fetch(_READ_BATCH, ids, list(account_ids), list(targets))
+    rows = await connection.fetch(_READ_BATCH, ids, list(account_ids), list(targets), lock)
     now = None
     accounts: dict[uuid.UUID, Account] = {}
     stored: dict[uuid.UUID, StoredTransfer] = {}
@@ -128,15 +129,48 @@ async def _snapshot(connection: asyncpg.Connection, transfers: Sequence[Transfer
     )
 
 
-async def write_batch(connection: asyncpg.Connection, transfers: Sequence[Transfer]) -> list[Result]:
-    """Decide and append one batch inside the caller's transaction; returns one result per transfer, in order."""
-    snapshot = await _snapshot(connection, transfers)
+async def write_batch(
+    connection: asyncpg.Connection, transfers: Sequence[Transfer], *, lock: bool = True
+) -> list[Result]:
+    """Decide one batch and append it; returns one result per transfer, in order.
+
+    With ``lock`` (the default) the accounts are locked as they are read: call it inside a transaction (yours, to
+    write other rows atomically with the transfers), and nothing can overtake the batch. Without, call it outside
+    any transaction: the batch is decided on what last committed, and the write (one statement, its own
+    transaction) locks the accounts and raises :class:`asyncpg.SerializationError` when one moved in a way that
+    could change an answer; then decide again, with ``lock``, which cannot be overtaken.
+    """
+    snapshot = await _snapshot(connection, transfers, lock=lock)
+    read = {
+        account_id: (a.version, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending)
+        for account_id, a in snapshot.accounts.items()
+    }
     decision: Decision = decide(list(transfers), snapshot)
-    if decision.planned:
-        await connection.copy_records_to_table("ledger_transfer", columns=PLANNED_COLUMNS, records=decision.planned)
-    if decision.failures:
-        await connection.executemany(
-            "INSERT INTO ledger_transfer_failure (id, result, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            [(t.id, int(result), t.request_hash()) for t, result in decision.failures],
-        )
+    if decision.planned or decision.failures:
+        await connection.execute(_WRITE_BATCH, snapshot.now, *_write_arguments(decision, read))
     return decision.results
+
+
+def _write_arguments(decision: Decision, read: dict[uuid.UUID, tuple[int, int, int, int, int]]) -> list[object]:
+    """The arguments of ``ledger_write_batch`` after ``read_at``: accounts with what was read, slots, rows, failures."""
+    slots: dict[uuid.UUID, int] = {}
+    for row in decision.planned:
+        slots.setdefault(row.debit_account_id, len(slots) + 1)
+        slots.setdefault(row.credit_account_id, len(slots) + 1)
+    for account_id in decision.exact:
+        if account_id in read:
+            slots.setdefault(account_id, len(slots) + 1)
+    accounts = list(slots)
+    state = [read[a] for a in accounts]
+    columns = [list(column) for column in zip(*decision.planned, strict=True)] or [[] for _ in PLANNED_COLUMNS]
+    failed = decision.failures
+    return [
+        accounts, *([s[n] for s in state] for n in range(5)),
+        [a in decision.exact for a in accounts],
+        [decision.floor_room.get(a) for a in accounts],
+        [decision.cap_room.get(a) for a in accounts],
+        [slots[row.debit_account_id] for row in decision.planned],
+        [slots[row.credit_account_id] for row in decision.planned],
+        *columns[:-1],  # created_at: the write stamps the rows with its own clock
+        [t.id for t, _ in failed], [int(result) for _, result in failed], [t.request_hash() for t, _ in failed],
+    ]  # fmt: skip
