@@ -9,6 +9,11 @@ The database itself keeps the books straight, whatever the application does:
 - transfers, failures and seals can be neither updated nor deleted, and the application role lacks the privilege too;
 - a pending transfer is resolved (posted or voided) at most once, and a transfer is reversed at most once;
 - a closed account takes no new transfers, but its holds can still be voided (and expire).
+
+The write path is two functions: ``ledger_read_batch`` reads what a batch is decided on (optionally locking the
+accounts) and ``ledger_write_batch`` appends the decided rows in one statement, locking accounts in id order and
+refusing (serialization_failure) when something a decision rested on moved since the read. Lock order everywhere:
+accounts by id, then chain heads by community.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
