@@ -21,8 +21,8 @@ from litestar.types import ExceptionHandlersMap
 
 from timebank.access.errors import InvalidToken, ProviderUnavailable, TooManyAttempts, Unauthenticated
 from timebank.access.principal import Principal
+from timebank.access.scoped import bound_for
 from timebank.access.service import AccessService
-from timebank.db import EVERY_COMMUNITY, bound
 from timebank.errors import Forbidden, TimebankError
 from timebank.http.problems import exception_handlers
 
@@ -106,8 +106,7 @@ class AccessGuard:
         return self.access.tokens.verify(match.group(1))
 
     def _connect(self, principal: Principal) -> AbstractAsyncContextManager[asyncpg.Connection]:
-        communities = EVERY_COMMUNITY if principal.is_system else principal.communities
-        return bound(self.access.pool, communities)
+        return bound_for(self.access.pool, principal)
 
     async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
         action = action_of(handler)

@@ -6,19 +6,15 @@ this row (the unit's own resources, the requester's own order, the claimer's own
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 
 from timebank.access.principal import Principal, Role
 from timebank.community import family
-from timebank.db import EVERY_COMMUNITY, bound
 from timebank.errors import Forbidden
 
 __all__ = [
-    "bound_for",
     "can_dispatch",
     "is_member",
     "is_staff",
@@ -89,11 +85,3 @@ def require(allowed: bool, detail: str) -> None:
     """Raise Forbidden with ``detail`` unless ``allowed``."""
     if not allowed:
         raise Forbidden(detail)
-
-
-@contextlib.asynccontextmanager
-async def bound_for(pool: asyncpg.Pool, principal: Principal) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction that sees the principal's communities (every community for a system account)."""
-    communities = EVERY_COMMUNITY if principal.is_system else principal.communities
-    async with bound(pool, communities) as connection:
-        yield connection

@@ -21,8 +21,8 @@ from timebank.access.contracts import (
     WeChatLoginRequest,
 )
 from timebank.access.principal import Principal
+from timebank.access.scoped import bound_for
 from timebank.access.service import AccessService, Session
-from timebank.db import EVERY_COMMUNITY, bound
 
 __all__ = ["AuthController"]
 
@@ -77,8 +77,7 @@ class AuthController(Controller):
         principal: NamedDependency[Principal],
         data: JSONBody[InvitationCreateRequest],
     ) -> Response[InvitationResponse]:
-        communities = EVERY_COMMUNITY if principal.is_system else principal.communities
-        async with bound(access.pool, communities) as connection:
+        async with bound_for(access.pool, principal) as connection:
             invitation = await access.create_invitation(
                 connection,
                 data.person_id,

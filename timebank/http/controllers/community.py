@@ -7,8 +7,7 @@ handler binds its transaction to the caller's communities, so rows elsewhere are
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 import asyncpg
@@ -18,21 +17,21 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from timebank.access.principal import Principal, Role
+from timebank.access.scoped import bound_for
 from timebank.community import contracts as wire
 from timebank.community import family, organisation, people, places
 from timebank.community.personal_data import id_number_hash, parse_id_number, parse_phone
-from timebank.db import EVERY_COMMUNITY, Database, bound
+from timebank.db import Database
 from timebank.errors import Forbidden, NotFound
 from timebank.keys import Keys
 
 __all__ = ["CommunityController", "PeopleController"]
 
 
-@asynccontextmanager
-async def _bound(database: Database, principal: Principal, *extra: uuid.UUID) -> AsyncIterator[asyncpg.Connection]:
-    communities = EVERY_COMMUNITY if principal.is_system else [*principal.communities, *extra]
-    async with bound(database.pool, communities) as connection:
-        yield connection
+def _bound(
+    database: Database, principal: Principal, *also: uuid.UUID
+) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    return bound_for(database.pool, principal, *also)
 
 
 def _created(body: Any, created: bool) -> Response[Any]:

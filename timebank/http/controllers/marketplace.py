@@ -15,10 +15,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from timebank.access.principal import Principal
+from timebank.access.scoped import bound_for
 from timebank.db import Database
 from timebank.marketplace import contracts as wire
 from timebank.marketplace import needs, order_store, policy, projects, resources
-from timebank.marketplace.acting import bound_for
 from timebank.marketplace.metrics import cycle_figures
 from timebank.marketplace.model import Category, NeedKind, Settlement
 

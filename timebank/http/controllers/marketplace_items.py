@@ -14,11 +14,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from timebank.access.principal import Principal
+from timebank.access.scoped import bound_for
 from timebank.db import Database
 from timebank.http.controllers.marketplace import created
 from timebank.marketplace import contracts as wire
 from timebank.marketplace import projects, resources
-from timebank.marketplace.acting import bound_for
 from timebank.marketplace.openings import openings_for_resource, openings_for_unit
 
 __all__ = ["PartnerUnitOpeningsController", "ProjectController", "ResourceController"]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import asyncpg
@@ -12,19 +10,17 @@ from litestar import Response
 from litestar.di import NamedDependency, Provide
 
 from timebank.access.principal import Principal
-from timebank.db import EVERY_COMMUNITY, Database, bound
+from timebank.access.scoped import bound_for
+from timebank.db import Database
 from timebank.keys import Keys
 from timebank.rewards.codes import PICKUP_KEY_PURPOSE, PickupCodes
 
 __all__ = ["DEPENDENCIES", "bound_to", "created"]
 
 
-@asynccontextmanager
-async def bound_to(database: Database, principal: Principal) -> AsyncIterator[asyncpg.Connection]:
+def bound_to(database: Database, principal: Principal) -> AbstractAsyncContextManager[asyncpg.Connection]:
     """A transaction that sees the caller's communities only (system accounts: every community)."""
-    communities: list[uuid.UUID] | None = None if principal.is_system else list(principal.communities)
-    async with bound(database.pool, EVERY_COMMUNITY if communities is None else communities) as connection:
-        yield connection
+    return bound_for(database.pool, principal)
 
 
 def created(body: Any, is_new: bool) -> Response[Any]:

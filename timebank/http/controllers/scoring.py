@@ -8,8 +8,7 @@ Handlers bind their transaction to the caller's communities, so rows elsewhere a
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 import asyncpg
@@ -18,7 +17,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from timebank.access.principal import Principal
-from timebank.db import EVERY_COMMUNITY, Database, bound
+from timebank.access.scoped import bound_for
+from timebank.db import Database
 from timebank.scoring import boards, catalogue, periods
 from timebank.scoring import contracts as wire
 from timebank.scoring.records import get_period
@@ -26,11 +26,8 @@ from timebank.scoring.records import get_period
 __all__ = ["ScoringController", "created", "scoring_bound"]
 
 
-@asynccontextmanager
-async def scoring_bound(database: Database, principal: Principal) -> AsyncIterator[asyncpg.Connection]:
-    communities = EVERY_COMMUNITY if principal.is_system else principal.communities
-    async with bound(database.pool, communities) as connection:
-        yield connection
+def scoring_bound(database: Database, principal: Principal) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    return bound_for(database.pool, principal)
 
 
 def created(body: Any, is_new: bool) -> Response[Any]:
