@@ -387,16 +387,22 @@ $$;
 -- are stamped with the clock read under the locks (holds' timeouts moved alike), so entries stay in time order; a
 -- post, or a void other than expiry, of a hold that expired meanwhile is decided again too. The slots name each
 -- row's accounts by position in the account arrays (1-based).
+-- A decided row (created_at is ignored: the write stamps its own), and an account as the batch was decided on it.
+CREATE TYPE ledger_planned AS (
+    id uuid, community_id uuid, asset smallint, debit_account_id uuid, credit_account_id uuid, amount bigint,
+    code smallint, flags smallint, pending_id uuid, timeout_at timestamptz, reverses_id uuid, ref_type text,
+    ref_id uuid, policy_version integer, memo text, debit_version bigint, debit_posted_after bigint,
+    debit_pending_after bigint, credit_version bigint, credit_posted_after bigint, credit_pending_after bigint,
+    created_at timestamptz
+);
+CREATE TYPE ledger_read_account AS (
+    id uuid, version bigint, debits_posted bigint, credits_posted bigint, debits_pending bigint,
+    credits_pending bigint, exact boolean, floor_room bigint, cap_room bigint
+);
+
 CREATE FUNCTION ledger_write_batch(
-    read_at timestamptz,
-    account_ids uuid[], account_versions bigint[], account_dp bigint[], account_cp bigint[], account_dq bigint[],
-    account_cq bigint[], account_exact boolean[], floor_rooms bigint[], cap_rooms bigint[],
-    debit_slots integer[], credit_slots integer[],
-    ids uuid[], community_ids uuid[], assets smallint[], debit_ids uuid[], credit_ids uuid[], amounts bigint[],
-    codes smallint[], flag_values smallint[], pending_ids uuid[], timeouts timestamptz[], reverses_ids uuid[],
-    ref_types text[], ref_ids uuid[], policy_versions integer[], memos text[], debit_versions bigint[],
-    debit_posted bigint[], debit_pending bigint[], credit_versions bigint[], credit_posted bigint[],
-    credit_pending bigint[], failed_ids uuid[], failed_results smallint[], failed_hashes bigint[]
+    read_at timestamptz, accounts ledger_read_account[], rows ledger_planned[], debit_slots integer[],
+    credit_slots integer[], failed_ids uuid[], failed_results smallint[], failed_hashes bigint[]
 ) RETURNS void
 LANGUAGE plpgsql SET search_path = public SET enable_hashjoin = off SET enable_mergejoin = off AS $$
 DECLARE
@@ -410,9 +416,7 @@ BEGIN
         SELECT s.slot, s.version AS read_version, s.dp AS read_dp, s.cp AS read_cp, s.dq AS read_dq,
                s.cq AS read_cq, s.exact, s.floor_room, s.cap_room, a.flags, a.version, a.debits_posted AS dp,
                a.credits_posted AS cp, a.debits_pending AS dq, a.credits_pending AS cq
-        FROM unnest(account_ids, account_versions, account_dp, account_cp, account_dq, account_cq, account_exact,
-                    floor_rooms, cap_rooms)
-             WITH ORDINALITY AS s(id, version, dp, cp, dq, cq, exact, floor_room, cap_room, slot)
+        FROM unnest(accounts) WITH ORDINALITY AS s(id, version, dp, cp, dq, cq, exact, floor_room, cap_room, slot)
         JOIN ledger_account a ON a.id = s.id
         ORDER BY a.id FOR UPDATE OF a
     )
@@ -431,34 +435,34 @@ BEGIN
             USING ERRCODE = 'serialization_failure';
     END IF;
     -- A failure remembered, or a transfer stored, since the read under an id this batch decided otherwise.
-    IF EXISTS (SELECT FROM unnest(ids) AS q(id) JOIN ledger_transfer_failure f ON f.id = q.id)
+    IF EXISTS (SELECT FROM unnest(rows) AS r JOIN ledger_transfer_failure f ON f.id = r.id)
        OR EXISTS (SELECT FROM unnest(failed_ids) AS q(id) JOIN ledger_transfer t ON t.id = q.id) THEN
         RAISE EXCEPTION 'ledger: a batch id was decided elsewhere since the read; decide it again'
             USING ERRCODE = 'serialization_failure';
     END IF;
     stamp := clock_timestamp();
-    IF EXISTS (SELECT FROM unnest(pending_ids, flag_values, codes) AS r(pending_id, flags, code)
-               JOIN ledger_transfer h ON h.id = r.pending_id
+    IF EXISTS (SELECT FROM unnest(rows) AS r JOIN ledger_transfer h ON h.id = r.pending_id
                WHERE (r.flags & 4 <> 0 OR r.code <> 7) AND h.timeout_at <= stamp) THEN
         RAISE EXCEPTION 'ledger: a hold expired since the batch was read; decide it again'
             USING ERRCODE = 'serialization_failure';
     END IF;
-    IF cardinality(ids) > 0 THEN
+    IF cardinality(rows) > 0 THEN
         INSERT INTO ledger_transfer (id, community_id, asset, debit_account_id, credit_account_id, amount, code, flags,
             pending_id, timeout_at, reverses_id, ref_type, ref_id, policy_version, memo, debit_version,
             debit_posted_after, debit_pending_after, credit_version, credit_posted_after, credit_pending_after,
             created_at)
-        SELECT r.id, r.community_id, r.asset, r.debit_id, r.credit_id, r.amount, r.code, r.flags, r.pending_id,
-               r.timeout_at + (stamp - read_at), r.reverses_id, r.ref_type, r.ref_id, r.policy_version, r.memo,
-               r.debit_version + moved_versions[r.debit_slot], r.debit_posted + moved_posted[r.debit_slot],
-               r.debit_pending + moved_pending[r.debit_slot], r.credit_version + moved_versions[r.credit_slot],
-               r.credit_posted + moved_posted[r.credit_slot], r.credit_pending + moved_pending[r.credit_slot], stamp
-        FROM unnest(ids, community_ids, assets, debit_ids, credit_ids, amounts, codes, flag_values, pending_ids,
-                    timeouts, reverses_ids, ref_types, ref_ids, policy_versions, memos, debit_versions, debit_posted,
-                    debit_pending, credit_versions, credit_posted, credit_pending, debit_slots, credit_slots)
-             AS r(id, community_id, asset, debit_id, credit_id, amount, code, flags, pending_id, timeout_at,
-                  reverses_id, ref_type, ref_id, policy_version, memo, debit_version, debit_posted, debit_pending,
-                  credit_version, credit_posted, credit_pending, debit_slot, credit_slot);
+        SELECT r.id, r.community_id, r.asset, r.debit_account_id, r.credit_account_id, r.amount, r.code, r.flags,
+               r.pending_id, r.timeout_at + (stamp - read_at), r.reverses_id, r.ref_type, r.ref_id, r.policy_version,
+               r.memo, r.debit_version + moved_versions[r.debit_slot],
+               r.debit_posted_after + moved_posted[r.debit_slot], r.debit_pending_after + moved_pending[r.debit_slot],
+               r.credit_version + moved_versions[r.credit_slot], r.credit_posted_after + moved_posted[r.credit_slot],
+               r.credit_pending_after + moved_pending[r.credit_slot], stamp
+        FROM (SELECT p.*, debit_slots[p.n] AS debit_slot, credit_slots[p.n] AS credit_slot
+              FROM unnest(rows) WITH ORDINALITY AS p(id, community_id, asset, debit_account_id, credit_account_id,
+                  amount, code, flags, pending_id, timeout_at, reverses_id, ref_type, ref_id, policy_version, memo,
+                  debit_version, debit_posted_after, debit_pending_after, credit_version, credit_posted_after,
+                  credit_pending_after, created_at, n)) AS r
+        ORDER BY r.n;
     END IF;
     IF cardinality(failed_ids) > 0 THEN
         INSERT INTO ledger_transfer_failure (id, result, request_hash)
@@ -531,10 +535,9 @@ DROP FUNCTION ledger_transfer_digest(ledger_transfer);
 DROP TABLE ledger_seal, ledger_chain_head, ledger_transfer_failure, ledger_transfer, ledger_account, ledger_code;
 DROP FUNCTION ledger_apply_transfers(), ledger_refuse_change(), ledger_block_hash(bytea, bytea), ledger_open_chain_heads(),
     ledger_read_batch(uuid[], uuid[], uuid[], boolean),
-    ledger_write_batch(timestamptz, uuid[], bigint[], bigint[], bigint[], bigint[], bigint[], boolean[], bigint[], bigint[],
-        integer[], integer[], uuid[], uuid[], smallint[], uuid[], uuid[], bigint[], smallint[], smallint[], uuid[],
-        timestamptz[], uuid[], text[], uuid[], integer[], text[], bigint[], bigint[], bigint[], bigint[], bigint[],
-        bigint[], uuid[], smallint[], bigint[]);
+    ledger_write_batch(timestamptz, ledger_read_account[], ledger_planned[], integer[], integer[], uuid[], smallint[],
+        bigint[]);
+DROP TYPE ledger_planned, ledger_read_account;
 """
 
 

@@ -23,7 +23,7 @@ from timebank.ledger.model import (
     TransferFlags,
 )
 
-__all__ = ["PLANNED_COLUMNS", "Decision", "Known", "Planned", "Snapshot", "StoredTransfer", "decide"]
+__all__ = ["Decision", "Known", "Planned", "Snapshot", "StoredTransfer", "decide"]
 
 _NIL = uuid.UUID(int=0)
 _CODES = frozenset(int(code) for code in Code)
@@ -70,7 +70,7 @@ class Snapshot:
 
 
 class Planned(NamedTuple):
-    """A transfer to insert: one ``ledger_transfer`` row, in COPY column order, carrying both of its entries."""
+    """A transfer to insert: one ``ledger_transfer`` row (the ``ledger_planned`` type), with both of its entries."""
 
     id: uuid.UUID
     community_id: uuid.UUID
@@ -96,8 +96,6 @@ class Planned(NamedTuple):
     created_at: datetime
 
 
-#: The columns of a :class:`Planned` row, for COPY.
-PLANNED_COLUMNS = Planned._fields
 _new_planned = tuple.__new__  # skips NamedTuple's Python-level __new__ in the hot loop
 
 #: A transfer the batch can refer to: one already in the ledger, or one planned earlier in the batch.

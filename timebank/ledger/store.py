@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from timebank.ledger.engine import PLANNED_COLUMNS, Decision, Snapshot, StoredTransfer, decide
+from timebank.ledger.engine import Decision, Snapshot, StoredTransfer, decide
 from timebank.ledger.model import Account, AccountFlags, Asset, NewAccount, Result, Transfer, TransferFlags
 
 __all__ = ["ACCOUNT_COLUMNS", "account_from_row", "insert_accounts", "write_batch"]
@@ -73,7 +73,7 @@ async def insert_accounts(connection: asyncpg.Connection, accounts: Sequence[New
 
 
 _READ_BATCH = "SELECT * FROM ledger_read_batch($1::uuid[], $2::uuid[], $3::uuid[], $4::boolean)"
-_WRITE_BATCH = "SELECT ledger_write_batch(" + ", ".join(f"${n}" for n in range(1, 37)) + ")"
+_WRITE_BATCH = "SELECT ledger_write_batch($1, $2, $3, $4, $5, $6, $7, $8)"
 _ASSETS = {int(asset): asset for asset in Asset}
 _ACCOUNT_FLAGS = {value: AccountFlags(value) for value in range(4)}
 _TRANSFER_FLAGS = {value: TransferFlags(value) for value in range(16)}
@@ -152,7 +152,10 @@ async def write_batch(
 
 
 def _write_arguments(decision: Decision, read: dict[uuid.UUID, tuple[int, int, int, int, int]]) -> list[object]:
-    """The arguments of ``ledger_write_batch`` after ``read_at``: accounts with what was read, slots, rows, failures."""
+    """The arguments of ``ledger_write_batch`` after ``read_at``: accounts as read, rows, their slots, failures.
+
+    Rows and accounts go as arrays of composites (tuples): asyncpg then checks one element per row, not per field.
+    """
     slots: dict[uuid.UUID, int] = {}
     for row in decision.planned:
         slots.setdefault(row.debit_account_id, len(slots) + 1)
@@ -160,17 +163,18 @@ def _write_arguments(decision: Decision, read: dict[uuid.UUID, tuple[int, int, i
     for account_id in decision.exact:
         if account_id in read:
             slots.setdefault(account_id, len(slots) + 1)
-    accounts = list(slots)
-    state = [read[a] for a in accounts]
-    columns = [list(column) for column in zip(*decision.planned, strict=True)] or [[] for _ in PLANNED_COLUMNS]
+    exact, floor_room, cap_room = decision.exact, decision.floor_room, decision.cap_room
+    accounts = [
+        (a, *read[a], a in exact, floor_room.get(a), cap_room.get(a))
+        for a in slots
+    ]  # fmt: skip
     failed = decision.failures
     return [
-        accounts, *([s[n] for s in state] for n in range(5)),
-        [a in decision.exact for a in accounts],
-        [decision.floor_room.get(a) for a in accounts],
-        [decision.cap_room.get(a) for a in accounts],
+        accounts,
+        decision.planned,
         [slots[row.debit_account_id] for row in decision.planned],
         [slots[row.credit_account_id] for row in decision.planned],
-        *columns[:-1],  # created_at: the write stamps the rows with its own clock
-        [t.id for t, _ in failed], [int(result) for _, result in failed], [t.request_hash() for t, _ in failed],
-    ]  # fmt: skip
+        [t.id for t, _ in failed],
+        [int(result) for _, result in failed],
+        [t.request_hash() for t, _ in failed],
+    ]
