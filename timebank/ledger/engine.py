@@ -351,17 +351,17 @@ class _Batch:
     def _room(self, account: Account) -> None:
         """Keep the least room the batch has left this account above its floor and below its cap."""
         dp, cp, dq, cq = account.debits_posted, account.credits_posted, account.debits_pending, account.credits_pending
-        no_overcredit = int(account.flags) & _NO_OVERCREDIT
+        no_overcredit = account.flags == _NO_OVERCREDIT
         if account.flags:
             room = (dp - cp - cq if no_overcredit else cp - dp - dq) - (account.floor or 0)
-            least = self.decision.floor_room.get(account.id)
-            if least is None or room < least:
-                self.decision.floor_room[account.id] = room
+            rooms = self.decision.floor_room
+            if room < rooms.get(account.id, room + 1):
+                rooms[account.id] = room
         if account.cap is not None:
             room = account.cap - (dp + dq - cp if no_overcredit else cp + cq - dp)
-            least = self.decision.cap_room.get(account.id)
-            if least is None or room < least:
-                self.decision.cap_room[account.id] = room
+            rooms = self.decision.cap_room
+            if room < rooms.get(account.id, room + 1):
+                rooms[account.id] = room
 
     def _rollback(self, undo: _Undo) -> None:
         for account_id, before in undo.accounts.items():
