@@ -198,3 +198,38 @@ async def test_text_with_nul_is_refused_naming_the_field_and_writes_nothing(
     assert searched.status_code == 400
     assert searched.json()["field"] == "name"
     assert [p["id"] for p in listed.json()["people"]] == [str(staff.id)]
+
+
+async def test_staff_build_the_party_tree_and_grids_cover_buildings(client: httpx.AsyncClient, org: Org) -> None:
+    community = await org.community()
+    staff = await org.person(community, Role.community_staff)
+    resident = await org.person(community, Role.resident)
+    url = f"/v1/communities/{community}"
+
+    async def add(level: str, parent: str | None) -> httpx.Response:
+        body = {"id": str(uuid.uuid4()), "level": level, "name": f"{level}-{uuid.uuid4().hex[:6]}", "parent_id": parent}
+        return await client.post(f"{url}/party-orgs", json=body, headers=headers_for(staff))
+
+    committee = (await add("committee", None)).json()
+    branch = (await add("branch", committee["id"])).json()
+    group = await add("group", branch["id"])
+    misplaced = await add("group", committee["id"])
+    assert group.status_code == 201
+    assert (misplaced.status_code, misplaced.json()["field"]) == (422, "parent_id")
+    tree = await client.get(f"{url}/party-orgs", headers=headers_for(resident))
+    assert [o["level"] for o in tree.json()] == ["committee", "branch", "group"]
+
+    places = {}
+    for kind, parent in (("compound", None), ("building", "compound"), ("grid", None), ("grid", None)):
+        body = {"id": str(uuid.uuid4()), "kind": kind, "name": uuid.uuid4().hex, "parent_id": places.get(parent)}
+        assert (await client.post(f"{url}/places", json=body, headers=headers_for(staff))).status_code == 201
+        places[kind if kind not in places else "other_grid"] = body["id"]
+    cover = {"grid_id": places["grid"], "building_id": places["building"]}
+    first = await client.post(f"{url}/grid-buildings", json=cover, headers=headers_for(staff))
+    again = await client.post(f"{url}/grid-buildings", json=cover, headers=headers_for(staff))
+    elsewhere = await client.post(
+        f"{url}/grid-buildings", json=cover | {"grid_id": places["other_grid"]}, headers=headers_for(staff)
+    )
+    by_resident = await client.post(f"{url}/grid-buildings", json=cover, headers=headers_for(resident))
+    assert (first.status_code, again.status_code, elsewhere.status_code) == (201, 200, 409)
+    assert by_resident.status_code == 403

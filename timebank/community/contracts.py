@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from timebank.community.family import FamilyLink
-from timebank.community.organisation import Agreement, RoleGrant, Team, Unit
+from timebank.community.organisation import Agreement, PartyOrg, RoleGrant, Team, Unit
 from timebank.community.people import Membership, Person
 from timebank.community.personal_data import mask_phone
 from timebank.community.places import Community, Place
@@ -329,3 +329,40 @@ class AuditEventResponse(_Response, frozen=True, kw_only=True):
 class AuditPage(_Response, frozen=True, kw_only=True):
     events: list[AuditEventResponse]
     next_after: int | None
+
+
+PartyLevel = Literal["committee", "branch", "group", "hub_household"]
+
+
+class PartyOrgCreateRequest(_Request, kw_only=True):
+    """A level of the party organisation: committee → branch → building group → hub household (党员中心户)."""
+
+    id: uuid.UUID
+    level: PartyLevel
+    name: LongName
+    parent_id: uuid.UUID | None = None
+    compound_id: uuid.UUID | None = None
+    building_id: uuid.UUID | None = None
+    household_id: uuid.UUID | None = None
+    is_temporary: bool = False
+
+
+class PartyOrgResponse(_Response, frozen=True, kw_only=True):
+    id: uuid.UUID
+    community_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    level: str
+    name: str
+    compound_id: uuid.UUID | None
+    building_id: uuid.UUID | None
+    household_id: uuid.UUID | None
+    is_temporary: bool
+
+    @classmethod
+    def of(cls, org: PartyOrg) -> PartyOrgResponse:
+        return cls(**{name: getattr(org, name) for name in cls.__struct_fields__})
+
+
+class GridCoverRequest(_Request, kw_only=True):
+    grid_id: uuid.UUID
+    building_id: uuid.UUID

@@ -16,16 +16,20 @@ from timebank.errors import Conflict, InvalidInput, NotFound
 
 __all__ = [
     "Agreement",
+    "PartyOrg",
     "RoleGrant",
     "Team",
     "Unit",
     "add_agreement",
+    "add_party_org",
+    "cover_building",
     "create_team",
     "create_unit",
     "grant_role",
     "grants_of",
     "list_teams",
     "list_units",
+    "party_orgs_of",
     "revoke_grant",
 ]
 
@@ -332,3 +336,102 @@ async def _insert_once(
     except asyncpg.CheckViolationError as exc:
         raise InvalidInput(f"the {what} is invalid ({exc.constraint_name})", field="kind") from None
     return inserted is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartyOrg:
+    id: uuid.UUID
+    community_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    level: str
+    name: str
+    compound_id: uuid.UUID | None
+    building_id: uuid.UUID | None
+    household_id: uuid.UUID | None
+    is_temporary: bool
+
+
+_PARTY_ORG_COLUMNS = "id, community_id, parent_id, level, name, compound_id, building_id, household_id, is_temporary"
+
+#: The level each party organisation sits under: the tree is committee → branch → group → hub household.
+_PARENT_LEVEL = {"committee": None, "branch": "committee", "group": "branch", "hub_household": "group"}
+
+
+async def add_party_org(
+    connection: asyncpg.Connection, actor: Principal, community_id: uuid.UUID, new: PartyOrg
+) -> tuple[PartyOrg, bool]:
+    """Add a level of the party organisation under the level above it (a committee has no parent)."""
+    expected_parent = _PARENT_LEVEL[new.level]
+    if expected_parent is not None:
+        parent_level = await connection.fetchval(
+            "SELECT level FROM party_org WHERE id = $1 AND community_id = $2", new.parent_id, community_id
+        )
+        if parent_level is None:
+            raise NotFound("the parent organisation is not in this community", field="parent_id")
+        if parent_level != expected_parent:
+            raise InvalidInput(f"a {new.level} sits under a {expected_parent}, not a {parent_level}", field="parent_id")
+    created = await _insert_once(
+        connection,
+        f"INSERT INTO party_org ({_PARTY_ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        (new.id, community_id, new.parent_id, new.level, new.name, new.compound_id, new.building_id,
+         new.household_id, new.is_temporary),
+        what="party organisation",
+        parent_field="parent_id",
+    )  # fmt: skip
+    row = await connection.fetchrow(f"SELECT {_PARTY_ORG_COLUMNS} FROM party_org WHERE id = $1", new.id)
+    stored = PartyOrg(**dict(row))
+    if not created and (stored.level, stored.name, stored.parent_id) != (new.level, new.name, new.parent_id):
+        raise Conflict("this id was used for another party organisation", field="id")
+    if created:
+        await audit.record(
+            connection, actor, community_id=community_id, action="create", entity="party_org", entity_id=new.id,
+            after={"level": new.level, "name": new.name, "parent_id": str(new.parent_id) if new.parent_id else None},
+        )  # fmt: skip
+    return stored, created
+
+
+async def party_orgs_of(connection: asyncpg.Connection, community_id: uuid.UUID) -> list[PartyOrg]:
+    """The community's party organisation, from the committee down, each level in name order."""
+    rows = await connection.fetch(
+        f"""
+        SELECT {_PARTY_ORG_COLUMNS} FROM party_org WHERE community_id = $1
+        ORDER BY array_position(ARRAY['committee', 'branch', 'group', 'hub_household'], level), name
+        """,
+        community_id,
+    )
+    return [PartyOrg(**dict(row)) for row in rows]
+
+
+async def cover_building(
+    connection: asyncpg.Connection,
+    actor: Principal,
+    community_id: uuid.UUID,
+    *,
+    grid_id: uuid.UUID,
+    building_id: uuid.UUID,
+) -> bool:
+    """Put a building in a grid; a building is in one grid at most, and putting it there again changes nothing."""
+    for table, field, row_id in (("grid", "grid_id", grid_id), ("building", "building_id", building_id)):
+        if (
+            await connection.fetchval(
+                f"SELECT 1 FROM {table} WHERE id = $1 AND community_id = $2", row_id, community_id
+            )
+            is None
+        ):
+            raise NotFound(f"no such {table} in this community", field=field)
+    current = await connection.fetchval("SELECT grid_id FROM grid_building WHERE building_id = $1", building_id)
+    if current == grid_id:
+        return False
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "INSERT INTO grid_building (community_id, grid_id, building_id) VALUES ($1, $2, $3)",
+                community_id, grid_id, building_id,
+            )  # fmt: skip
+    except asyncpg.UniqueViolationError:
+        raise Conflict("the building is in another grid already", field="building_id") from None
+    await audit.record(
+        connection, actor, community_id=community_id, action="cover", entity="grid", entity_id=grid_id,
+        after={"building_id": str(building_id)},
+    )  # fmt: skip
+    return True

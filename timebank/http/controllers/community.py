@@ -262,6 +262,43 @@ class CommunityController(Controller):
             )
         return _created(wire.RoleGrantResponse.of(grant), created)
 
+    @get("/{community_id:uuid}/party-orgs", operation_id="ListPartyOrgs", opt={"action": "community.places.read"})
+    async def list_party_orgs(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        community_id: FromPath[uuid.UUID],
+    ) -> list[wire.PartyOrgResponse]:
+        async with _bound(database, principal) as connection:
+            return [wire.PartyOrgResponse.of(o) for o in await organisation.party_orgs_of(connection, community_id)]
+
+    @post("/{community_id:uuid}/party-orgs", operation_id="AddPartyOrg", opt={"action": "community.places.write"})
+    async def add_party_org(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        community_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.PartyOrgCreateRequest],
+    ) -> Response[wire.PartyOrgResponse]:
+        new = organisation.PartyOrg(community_id=community_id, **msgspec.structs.asdict(data))
+        async with _bound(database, principal) as connection:
+            org, created = await organisation.add_party_org(connection, principal, community_id, new)
+        return _created(wire.PartyOrgResponse.of(org), created)
+
+    @post("/{community_id:uuid}/grid-buildings", operation_id="CoverBuilding", opt={"action": "community.places.write"})
+    async def cover_building(
+        self,
+        database: NamedDependency[Database],
+        principal: NamedDependency[Principal],
+        community_id: FromPath[uuid.UUID],
+        data: JSONBody[wire.GridCoverRequest],
+    ) -> Response[wire.GridCoverRequest]:
+        async with _bound(database, principal) as connection:
+            created = await organisation.cover_building(
+                connection, principal, community_id, grid_id=data.grid_id, building_id=data.building_id
+            )
+        return _created(data, created)
+
     @get("/{community_id:uuid}/audit", operation_id="ListAuditEvents", opt={"action": "community.audit.read"})
     async def audit_events(
         self,
