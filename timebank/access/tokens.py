@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +28,8 @@ ISSUER = "timebank"
 _ALGORITHM = "HS256"
 #: Clock skew tolerated between the service's workers (and hosts) when checking ``exp`` and ``iat``.
 _LEEWAY = timedelta(seconds=30)
+#: Verified tokens remembered, so a client's every request does not pay for the signature and claims again.
+_VERIFIED_CACHE_SIZE = 4096
 
 
 class _GrantClaim(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -67,6 +71,9 @@ class AccessTokens:
         self._signing_key = signing_key
         self.lifetime = lifetime
         self._clock = clock or (lambda: datetime.now(UTC))
+        # token → (principal, the moment it stops being accepted). A token is immutable and signed, so one that
+        # verified stays valid until it expires; access tokens are not revocable, so nothing else can change.
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def issue(self, principal: Principal, *, lifetime: timedelta | None = None) -> IssuedToken:
         """A signed token for ``principal``, valid for ``lifetime`` (the configured one by default)."""
@@ -104,6 +111,20 @@ class AccessTokens:
             InvalidToken: the token is malformed, forged (bad signature, other algorithm), expired, or its claims
                 do not describe a principal.
         """
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            principal, accepted_until = remembered
+            if time.time() < accepted_until:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expires = self._decode(token)
+        self._verified[token] = (principal, expires + _LEEWAY.total_seconds())
+        if len(self._verified) > _VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, int]:
         try:
             payload = jwt.decode(
                 token,
@@ -121,7 +142,7 @@ class AccessTokens:
             claims = msgspec.convert(payload, _Claims)
         except msgspec.ValidationError:
             raise InvalidToken("the access token is not valid", reason="invalid") from None
-        return Principal(
+        principal = Principal(
             subject=claims.sub,
             person_id=claims.person_id,
             home_community_id=claims.home_community_id,
@@ -130,6 +151,7 @@ class AccessTokens:
             ),
             communities=frozenset(claims.communities),
         )
+        return principal, claims.exp
 
 
 def new_refresh_secret() -> str:

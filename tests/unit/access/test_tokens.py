@@ -117,3 +117,27 @@ def test_refresh_secrets_are_random_and_stored_hashed() -> None:
     assert len(first) >= 43
     assert hash_refresh_secret(first) == hash_refresh_secret(first) != hash_refresh_secret(second)
     assert len(hash_refresh_secret(first)) == 32
+
+
+def test_a_verified_token_is_remembered_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = _tokens()
+    issued = tokens.issue(_auditor())
+    decoded: list[str] = []
+    decode = tokens._decode
+    monkeypatch.setattr(tokens, "_decode", lambda token: decoded.append(token) or decode(token))
+    first = tokens.verify(issued.token)
+    assert tokens.verify(issued.token) is first
+    assert len(decoded) == 1
+    # Past its expiry and the leeway, the remembered entry is dropped and the token is checked afresh.
+    later = issued.expires_at.timestamp() + 31
+    monkeypatch.setattr("timebank.access.tokens.time.time", lambda: later)
+    tokens.verify(issued.token)  # the real clock still accepts it
+    assert len(decoded) == 2
+
+
+def test_a_refused_token_is_never_remembered() -> None:
+    tokens = _tokens()
+    forged = _tokens(b"another-key-0123456789abcdef0123456789").issue(_auditor()).token
+    for _ in range(2):
+        with pytest.raises(InvalidToken):
+            tokens.verify(forged)
