@@ -6,6 +6,7 @@ batch, a batch overtaken between its read and its write) are retried here, so no
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -36,6 +37,8 @@ _TRANSIENT = (
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
 )
+#: Connections being given back to the pool (tasks are kept referenced until done).
+_RELEASING: set[asyncio.Task[None]] = set()
 #: What the database refuses when a batch decided on an unlocked read was overtaken in a way the write cannot tell.
 _OVERTAKEN = (asyncpg.CheckViolationError, asyncpg.NumericValueOutOfRangeError)
 
@@ -103,12 +106,12 @@ class LedgerService:
             # First decided on an unlocked read and written in one statement, which holds the account locks only
             # while it runs; if anything it rested on moved meanwhile, decided again under locks taken as it reads.
             optimistic = attempt == 1
+            connection = await self.pool.acquire()
             try:
-                async with self.pool.acquire() as connection:
-                    if optimistic:
-                        return await write_batch(connection, transfers, lock=False)
-                    async with connection.transaction():
-                        return await write_batch(connection, transfers, lock=True)
+                if optimistic:
+                    return await write_batch(connection, transfers, lock=False)
+                async with connection.transaction():
+                    return await write_batch(connection, transfers, lock=True)
             except _TRANSIENT as exc:
                 if attempt == _RETRIES:
                     raise
@@ -118,7 +121,18 @@ class LedgerService:
                 if not optimistic:
                     raise
                 _log.info("ledger_batch_retried", attempt=attempt, reason=type(exc).__name__)
+            finally:
+                self._release(connection)
         raise AssertionError("unreachable")
+
+    def _release(self, connection: asyncpg.Connection) -> None:
+        """Give the connection back to the pool in the background.
+
+        The batch has committed (or failed) by now; its callers need not also wait for the pool's reset round trip.
+        """
+        releasing = asyncio.get_running_loop().create_task(self.pool.release(connection))
+        _RELEASING.add(releasing)
+        releasing.add_done_callback(_RELEASING.discard)
 
     async def lookup_transfers(self, ids: Sequence[uuid.UUID]) -> list[TransferRecord]:
         return await get_transfers(self.pool, ids)
