@@ -205,3 +205,10 @@ async def test_lists_over_http(client: httpx.AsyncClient, hood: Neighbourhood) -
     assert (refused.status_code, refused.json()["field"]) == (422, "street_limit")
     policy = await client.get(f"{community}/policy", headers=headers_for(hood.requester))
     assert (policy.json()["wish_value_cap_yuan"], policy.json()["compound_limit"]) == (300, "P1D")
+
+
+async def test_the_policy_of_a_community_that_does_not_exist_is_not_found(client: httpx.AsyncClient) -> None:
+    system = Principal.system("tests")
+    response = await client.get(f"/v1/marketplace/communities/{uuid.uuid4()}/policy", headers=headers_for(system))
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")

@@ -87,6 +87,8 @@ async def policy_at(connection: asyncpg.Connection, community_id: uuid.UUID, at:
     )
     if row is not None:
         return _policy(row)
+    if await connection.fetchval("SELECT 1 FROM community WHERE id = $1", community_id) is None:
+        raise NotFound("no such community", community_id=str(community_id))
     await connection.execute(
         f"""
         INSERT INTO marketplace_policy ({_COLUMNS})
