@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 import msgspec
@@ -23,6 +23,7 @@ from timebank.community import family, organisation, people, places
 from timebank.community.personal_data import id_number_hash, parse_id_number, parse_phone
 from timebank.db import Database
 from timebank.errors import Forbidden, NotFound
+from timebank.http.responses import created
 from timebank.keys import Keys
 
 __all__ = ["CommunityController", "PeopleController"]
@@ -32,10 +33,6 @@ def _bound(
     database: Database, principal: Principal, *also: uuid.UUID
 ) -> AbstractAsyncContextManager[asyncpg.Connection]:
     return bound_for(database.pool, principal, *also)
-
-
-def _created(body: Any, created: bool) -> Response[Any]:
-    return Response(body, status_code=201 if created else 200)
 
 
 def _is_staff_of(principal: Principal, community_id: uuid.UUID) -> bool:
@@ -66,10 +63,10 @@ class CommunityController(Controller):
         data: JSONBody[wire.CommunityCreateRequest],
     ) -> Response[wire.CommunityResponse]:
         async with _bound(database, principal, data.id) as connection:
-            community, created = await places.create_community(
+            community, is_new = await places.create_community(
                 connection, principal, id=data.id, street_id=data.street_id, code=data.code, name=data.name
             )
-        return _created(wire.CommunityResponse.of(community), created)
+        return created(wire.CommunityResponse.of(community), is_new)
 
     @get("/{community_id:uuid}/places", operation_id="ListPlaces", opt={"action": "community.places.read"})
     async def list_places(
@@ -91,7 +88,7 @@ class CommunityController(Controller):
         data: JSONBody[wire.PlaceCreateRequest],
     ) -> Response[wire.PlaceResponse]:
         async with _bound(database, principal) as connection:
-            place, created = await places.add_place(
+            place, is_new = await places.add_place(
                 connection,
                 principal,
                 community_id,
@@ -101,7 +98,7 @@ class CommunityController(Controller):
                 parent_id=data.parent_id,
                 household_kind=data.household_kind,
             )
-        return _created(wire.PlaceResponse.of(place), created)
+        return created(wire.PlaceResponse.of(place), is_new)
 
     @get("/{community_id:uuid}/people", operation_id="ListPeople", opt={"action": "community.people.list"})
     async def list_people(
@@ -146,8 +143,8 @@ class CommunityController(Controller):
         )
         async with _bound(database, principal) as connection:
             await places.get_community(connection, community_id)
-            person, created = await people.register_person(connection, principal, community_id, new)
-        return _created(wire.PersonResponse.of(person, reveal_phone=True), created)
+            person, is_new = await people.register_person(connection, principal, community_id, new)
+        return created(wire.PersonResponse.of(person, reveal_phone=True), is_new)
 
     @post(
         "/{community_id:uuid}/memberships", operation_id="AddMembership", opt={"action": "community.memberships.write"}
@@ -161,8 +158,8 @@ class CommunityController(Controller):
     ) -> Response[wire.MembershipResponse]:
         new = people.NewMembership(**msgspec.structs.asdict(data) | {"skills": tuple(data.skills)})
         async with _bound(database, principal) as connection:
-            membership, created = await people.join(connection, principal, community_id, new)
-        return _created(wire.MembershipResponse.of(membership), created)
+            membership, is_new = await people.join(connection, principal, community_id, new)
+        return created(wire.MembershipResponse.of(membership), is_new)
 
     @get("/{community_id:uuid}/teams", operation_id="ListTeams", opt={"action": "community.teams.read"})
     async def list_teams(
@@ -183,10 +180,10 @@ class CommunityController(Controller):
         data: JSONBody[wire.TeamCreateRequest],
     ) -> Response[wire.TeamResponse]:
         async with _bound(database, principal) as connection:
-            team, created = await organisation.create_team(
+            team, is_new = await organisation.create_team(
                 connection, principal, community_id, id=data.id, name=data.name, service_area=data.service_area
             )
-        return _created(wire.TeamResponse.of(team), created)
+        return created(wire.TeamResponse.of(team), is_new)
 
     @get("/{community_id:uuid}/partner-units", operation_id="ListPartnerUnits", opt={"action": "community.units.read"})
     async def list_units(
@@ -209,7 +206,7 @@ class CommunityController(Controller):
         data: JSONBody[wire.UnitCreateRequest],
     ) -> Response[wire.UnitResponse]:
         async with _bound(database, principal) as connection:
-            unit, created = await organisation.create_unit(
+            unit, is_new = await organisation.create_unit(
                 connection,
                 principal,
                 community_id,
@@ -219,7 +216,7 @@ class CommunityController(Controller):
                 contact_name=data.contact_name,
                 contact_phone=data.contact_phone,
             )
-        return _created(wire.UnitResponse.of(unit), created)
+        return created(wire.UnitResponse.of(unit), is_new)
 
     @post("/{community_id:uuid}/agreements", operation_id="AddAgreement", opt={"action": "community.units.write"})
     async def add_agreement(
@@ -230,7 +227,7 @@ class CommunityController(Controller):
         data: JSONBody[wire.AgreementCreateRequest],
     ) -> Response[wire.AgreementResponse]:
         async with _bound(database, principal) as connection:
-            agreement, created = await organisation.add_agreement(
+            agreement, is_new = await organisation.add_agreement(
                 connection,
                 principal,
                 community_id,
@@ -240,7 +237,7 @@ class CommunityController(Controller):
                 ends_on=data.ends_on,
                 commitments=tuple(data.commitments),
             )
-        return _created(wire.AgreementResponse.of(agreement), created)
+        return created(wire.AgreementResponse.of(agreement), is_new)
 
     @post("/{community_id:uuid}/role-grants", operation_id="GrantRole", opt={"action": "community.grants.write"})
     async def grant_role(
@@ -251,7 +248,7 @@ class CommunityController(Controller):
         data: JSONBody[wire.RoleGrantRequest],
     ) -> Response[wire.RoleGrantResponse]:
         async with _bound(database, principal) as connection:
-            grant, created = await organisation.grant_role(
+            grant, is_new = await organisation.grant_role(
                 connection,
                 principal,
                 community_id,
@@ -260,7 +257,7 @@ class CommunityController(Controller):
                 role=data.role,
                 scope_id=data.scope_id,
             )
-        return _created(wire.RoleGrantResponse.of(grant), created)
+        return created(wire.RoleGrantResponse.of(grant), is_new)
 
     @get("/{community_id:uuid}/party-orgs", operation_id="ListPartyOrgs", opt={"action": "community.places.read"})
     async def list_party_orgs(
@@ -282,8 +279,8 @@ class CommunityController(Controller):
     ) -> Response[wire.PartyOrgResponse]:
         new = organisation.PartyOrg(community_id=community_id, **msgspec.structs.asdict(data))
         async with _bound(database, principal) as connection:
-            org, created = await organisation.add_party_org(connection, principal, community_id, new)
-        return _created(wire.PartyOrgResponse.of(org), created)
+            org, is_new = await organisation.add_party_org(connection, principal, community_id, new)
+        return created(wire.PartyOrgResponse.of(org), is_new)
 
     @post("/{community_id:uuid}/grid-buildings", operation_id="CoverBuilding", opt={"action": "community.places.write"})
     async def cover_building(
@@ -294,10 +291,10 @@ class CommunityController(Controller):
         data: JSONBody[wire.GridCoverRequest],
     ) -> Response[wire.GridCoverRequest]:
         async with _bound(database, principal) as connection:
-            created = await organisation.cover_building(
+            is_new = await organisation.cover_building(
                 connection, principal, community_id, grid_id=data.grid_id, building_id=data.building_id
             )
-        return _created(data, created)
+        return created(data, is_new)
 
     @get("/{community_id:uuid}/audit", operation_id="ListAuditEvents", opt={"action": "community.audit.read"})
     async def audit_events(
@@ -385,7 +382,7 @@ class PeopleController(Controller):
             )
             if paired is None:
                 raise NotFound("the unit is not a partner of that community", field="unit_id")
-            membership, created = await people.join(
+            membership, is_new = await people.join(
                 connection,
                 principal,
                 data.community_id,
@@ -397,7 +394,7 @@ class PeopleController(Controller):
                     unit_id=data.unit_id,
                 ),
             )
-        return _created(wire.MembershipResponse.of(membership), created)
+        return created(wire.MembershipResponse.of(membership), is_new)
 
     @post("/family-links", operation_id="RequestFamilyLink", opt={"action": "community.family.request"})
     async def request_family_link(
@@ -410,7 +407,7 @@ class PeopleController(Controller):
             staff = await _staff_of_person(connection, principal, data.person_id)
             if data.person_id != principal.person_id and not staff:
                 raise Forbidden("a member files links for themselves; staff for anyone of their community")
-            link, created = await family.request_link(
+            link, is_new = await family.request_link(
                 connection,
                 principal,
                 id=data.id,
@@ -418,7 +415,7 @@ class PeopleController(Controller):
                 relative_id=data.relative_id,
                 relation=data.relation,
             )
-        return _created(wire.FamilyLinkResponse.of(link), created)
+        return created(wire.FamilyLinkResponse.of(link), is_new)
 
     @post(
         "/family-links/{link_id:uuid}/verify",

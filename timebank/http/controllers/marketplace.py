@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
@@ -17,12 +17,13 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from timebank.access.principal import Principal
 from timebank.access.scoped import bound_for
 from timebank.db import Database
+from timebank.http.responses import created
 from timebank.marketplace import contracts as wire
 from timebank.marketplace import needs, order_store, policy, projects, resources
 from timebank.marketplace.metrics import cycle_figures
 from timebank.marketplace.model import Category, NeedKind, Settlement
 
-__all__ = ["MarketplaceCommunityController", "created"]
+__all__ = ["MarketplaceCommunityController"]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 Text = Annotated[str | None, QueryParameter(min_length=1, max_length=50, pattern=r"^[^\x00]*$")]
@@ -30,11 +31,6 @@ NeedStatus = Annotated[
     str | None, QueryParameter(pattern="^(pending_review|published|ordered|fulfilled|rejected|withdrawn)$")
 ]
 OrderStatus = Annotated[str | None, QueryParameter(pattern="^(dispatched|open|accepted|done|closed|cancelled)$")]
-
-
-def created(body: Any, is_new: bool) -> Response[Any]:
-    """201 when the request made something, 200 when it was a replay of one that did."""
-    return Response(body, status_code=201 if is_new else 200)
 
 
 class MarketplaceCommunityController(Controller):

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from timebank.access.principal import Principal
 from timebank.access.scoped import bound_for
 from timebank.db import Database
-from timebank.http.controllers.marketplace import created
+from timebank.http.responses import created
 from timebank.marketplace import claims, needs, order_store, orders, wishes
 from timebank.marketplace import contracts as wire
 from timebank.marketplace.matching import suggest_for_need

@@ -13,7 +13,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from timebank.access.principal import Principal, Role
 from timebank.db import Database
-from timebank.http.controllers.rewards_common import DEPENDENCIES, bound_to, created
+from timebank.http.controllers.rewards_common import DEPENDENCIES, bound_to
+from timebank.http.responses import created
 from timebank.rewards import DonationLine, GrantLine, GrantStatus, catalogue
 from timebank.rewards import contracts as wire
 from timebank.rewards.donations import DonationRequest, list_donations, receive_donation

@@ -12,7 +12,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from timebank.access.principal import Principal
 from timebank.db import Database
-from timebank.http.controllers.rewards_common import DEPENDENCIES, bound_to, created
+from timebank.http.controllers.rewards_common import DEPENDENCIES, bound_to
+from timebank.http.responses import created
 from timebank.rewards import Category, NewItem, Source, catalogue, policy
 from timebank.rewards import contracts as wire
 from timebank.rewards.reconciliation import count_stock, reconcile

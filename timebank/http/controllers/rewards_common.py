@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 import asyncpg
-from litestar import Response
 from litestar.di import NamedDependency, Provide
 
 from timebank.access.principal import Principal
@@ -15,17 +13,12 @@ from timebank.db import Database
 from timebank.keys import Keys
 from timebank.rewards.codes import PICKUP_KEY_PURPOSE, PickupCodes
 
-__all__ = ["DEPENDENCIES", "bound_to", "created"]
+__all__ = ["DEPENDENCIES", "bound_to"]
 
 
 def bound_to(database: Database, principal: Principal) -> AbstractAsyncContextManager[asyncpg.Connection]:
     """A transaction that sees the caller's communities only (system accounts: every community)."""
     return bound_for(database.pool, principal)
-
-
-def created(body: Any, is_new: bool) -> Response[Any]:
-    """201 when the request made something, 200 when it was a replay of one that did."""
-    return Response(body, status_code=201 if is_new else 200)
 
 
 def provide_pickup_codes(keys: NamedDependency[Keys]) -> PickupCodes:

@@ -14,7 +14,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from timebank.access.principal import Principal
 from timebank.community import family
 from timebank.db import Database
-from timebank.http.controllers.rewards_common import DEPENDENCIES, bound_to, created
+from timebank.http.controllers.rewards_common import DEPENDENCIES, bound_to
+from timebank.http.responses import created
 from timebank.rewards import Order, OrderStatus, PickupCodes, catalogue
 from timebank.rewards import contracts as wire
 from timebank.rewards.counter import find_by_code, hand_over, pickup_code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from litestar import Controller, Response, get, post
@@ -19,20 +19,16 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from timebank.access.principal import Principal
 from timebank.access.scoped import bound_for
 from timebank.db import Database
+from timebank.http.responses import created
 from timebank.scoring import boards, catalogue, periods
 from timebank.scoring import contracts as wire
 from timebank.scoring.records import get_period
 
-__all__ = ["ScoringController", "created", "scoring_bound"]
+__all__ = ["ScoringController", "scoring_bound"]
 
 
 def scoring_bound(database: Database, principal: Principal) -> AbstractAsyncContextManager[asyncpg.Connection]:
     return bound_for(database.pool, principal)
-
-
-def created(body: Any, is_new: bool) -> Response[Any]:
-    """201 for what this request made, 200 for a replay of an earlier one."""
-    return Response(body, status_code=201 if is_new else 200)
 
 
 class ScoringController(Controller):

@@ -13,7 +13,8 @@ from litestar.params import FromPath, JSONBody
 from timebank.access.principal import Principal
 from timebank.db import Database
 from timebank.errors import Forbidden
-from timebank.http.controllers.scoring import created, scoring_bound
+from timebank.http.controllers.scoring import scoring_bound
+from timebank.http.responses import created
 from timebank.scoring import boards, campaign, recording
 from timebank.scoring import contracts as wire
 from timebank.scoring.entries import entries_of

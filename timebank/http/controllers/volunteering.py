@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from timebank.access.principal import Principal
 from timebank.db import Database
+from timebank.http.responses import created
 from timebank.keys import Keys
 from timebank.ledger import LedgerService
 from timebank.volunteering import contracts as wire
@@ -33,11 +34,6 @@ def provide_volunteering(
 
 #: Every volunteering controller gets the service this way.
 DEPENDENCIES = {"volunteering": Provide(provide_volunteering, sync_to_thread=False)}
-
-
-def created(body: Any, is_new: bool) -> Response[Any]:
-    """201 when the request made something, 200 when it was a replay of one that did."""
-    return Response(body, status_code=201 if is_new else 200)
 
 
 class ActivitiesController(Controller):

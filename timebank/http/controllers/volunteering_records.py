@@ -11,7 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from timebank.access.principal import Principal
-from timebank.http.controllers.volunteering import DEPENDENCIES, created
+from timebank.http.controllers.volunteering import DEPENDENCIES
+from timebank.http.responses import created
 from timebank.volunteering import contracts as wire
 from timebank.volunteering.records import get_record, list_records
 from timebank.volunteering.service import Volunteering
