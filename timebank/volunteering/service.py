@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
 
 from timebank.access.principal import Principal
-from timebank.db import EVERY_COMMUNITY, bound
+from timebank.access.scoped import bound_for
 from timebank.errors import NotFound, TimebankError
 from timebank.ledger import Asset, LedgerService
 from timebank.volunteering import (
@@ -39,7 +39,7 @@ from timebank.volunteering.records import ConfirmOutcome, ServiceRecord
 __all__ = ["ApprovalOutcome", "Volunteering"]
 
 #: Who approves when the policy approves automatically.
-SYSTEM = Principal(subject="system:auto-approval", person_id=None, home_community_id=None)
+SYSTEM = Principal.system("auto-approval")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,11 +72,8 @@ class Volunteering:
         self.check_in_key = check_in_key
         self.clock = clock
 
-    @contextlib.asynccontextmanager
-    async def bound(self, actor: Principal) -> AsyncIterator[asyncpg.Connection]:
-        communities = EVERY_COMMUNITY if actor.is_system or actor is SYSTEM else actor.communities
-        async with bound(self.pool, communities) as connection:
-            yield connection
+    def bound(self, actor: Principal) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+        return bound_for(self.pool, actor)
 
     # -- activities and sign-ups -------------------------------------------------------------------------------
     async def publish(
