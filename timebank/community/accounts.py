@@ -12,8 +12,7 @@ from enum import StrEnum
 
 import asyncpg
 
-from timebank.ledger import AccountFlags, Asset, NewAccount
-from timebank.ledger.store import insert_accounts
+from timebank.ledger import AccountFlags, Asset, NewAccount, insert_accounts
 
 __all__ = [
     "SystemRole",

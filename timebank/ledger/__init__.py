@@ -1,4 +1,9 @@
-"""The double-entry ledger: every hour, coin, point and score in timebank is a transfer here."""
+"""The double-entry ledger: every hour, coin, point and score in timebank is a transfer here.
+
+Capabilities that must write transfers atomically with rows of their own (an order and its hold, a period and its
+score accounts) call :func:`write_batch` and :func:`insert_accounts` on their own transaction; everything else goes
+through :class:`LedgerService`.
+"""
 
 from timebank.ledger.model import (
     MAX_BATCH,
@@ -13,6 +18,7 @@ from timebank.ledger.model import (
     TransferRecord,
 )
 from timebank.ledger.service import LedgerService
+from timebank.ledger.store import insert_accounts, write_batch
 
 __all__ = [
     "MAX_BATCH",
@@ -26,4 +32,6 @@ __all__ = [
     "Transfer",
     "TransferFlags",
     "TransferRecord",
+    "insert_accounts",
+    "write_batch",
 ]

@@ -16,8 +16,7 @@ import asyncpg
 
 from timebank.community.accounts import SystemRole, account_id, system_account_id
 from timebank.errors import RuleViolation
-from timebank.ledger import Asset, Code, Result, Transfer, TransferFlags
-from timebank.ledger.store import write_batch
+from timebank.ledger import Asset, Code, Result, Transfer, TransferFlags, write_batch
 from timebank.marketplace.errors import CoinsDoNotCover
 from timebank.marketplace.model import Credit
 

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from timebank.community.accounts import SystemRole, open_accounts, system_account_id
-from timebank.ledger import AccountFlags, Asset, NewAccount, Result, Transfer
-from timebank.ledger.store import write_batch
+from timebank.ledger import AccountFlags, Asset, NewAccount, Result, Transfer, write_batch
 from timebank.scoring.errors import ScoreRefused
 from timebank.scoring.ids import period_account_id
 
