@@ -93,6 +93,13 @@ class HttpFigures:
     transfer: WrkRun | None  # None: the endpoint is not there (404) or refused a valid transfer
     skipped_because: str | None
     posted: int = 0  # transfer requests answered in all (probe, warm-up, run), to compare with rows committed
+    trivial_after: WrkRun | None = None  # the trivial endpoint again, right after the transfer run
+
+    @property
+    def trivial_rps(self) -> float:
+        """The baseline: the mean of the trivial runs before and after, as the machine's speed drifts within a run."""
+        runs = [self.trivial] + ([self.trivial_after] if self.trivial_after else [])
+        return sum(run.rps for run in runs) / len(runs)
 
 
 def _run_wrk(url: str, *, connections: int, duration: str, script: Path | None = None) -> WrkRun:
@@ -193,6 +200,8 @@ def run_http_phase(
             url = base_url + TRANSFER_PATH
             warm = _run_wrk(url, connections=connections, duration=warmup, script=script)
             transfer = _run_wrk(url, connections=connections, duration=duration, script=script)
-            return HttpFigures(trivial, transfer, None, posted=1 + warm.requests + transfer.requests)
+            after = _run_wrk(live, connections=connections, duration=duration)
+            posted = 1 + warm.requests + transfer.requests
+            return HttpFigures(trivial, transfer, None, posted=posted, trivial_after=after)
         finally:
             stop_with_sigterm(process)  # kills it if SIGTERM does not end it: never leave a server running

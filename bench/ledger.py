@@ -13,7 +13,8 @@ measures in one run:
 - grouped: 200 concurrent callers submitting single transfers through ``TransferBatcher`` (half of them earning
   from the issuance account), latency from submit to acknowledgement (= commit);
 - raw_single / raw_hot: the baseline without batching, one transfer per transaction on 16 connections;
-- http / http_trivial: ``timebank serve`` as a subprocess loaded by wrk (bench/_ledger_http.py).
+- http / http_trivial: ``timebank serve`` as a subprocess loaded by wrk (bench/_ledger_http.py); the trivial
+  endpoint is measured before and after the transfer run, and http_trivial_tps is the mean of the two.
 
 Every figure is printed with its anchor (shared reference ``ledger_anchors.md`` §2.3, §4.8) and, where the project
 set one, whether its target is met. The last line is one JSON object with every figure. The database is dropped at
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -207,7 +209,11 @@ async def run_grouped(ledger: LedgerService, maker: TransferMaker, *, duration: 
         batch_sizes.append(len(transfers))
         return await ledger.create_transfers(transfers)
 
-    batcher = TransferBatcher(write, max_batch=1000, writers=BATCH_WRITERS)
+    # This process plays the service: it freezes what start-up built, as timebank/app.py does, so that full garbage
+    # collections under load scan only what the load allocates; and it groups with the service's batcher settings.
+    gc.collect()
+    gc.freeze()
+    batcher = TransferBatcher(write)
     await batcher.start()
     try:
         makers = [maker.earn if n % 2 == 0 else maker.uniform for n in range(GROUPED_CALLERS)]
@@ -251,15 +257,31 @@ async def ledger_bytes(pool: asyncpg.Pool) -> tuple[float, dict[str, int]]:
 
 
 # -- the machine, for context ------------------------------------------------------------------------------------
-def fdatasync_micros(directory: str, seconds: float = 0.5) -> float:
-    """Mean time of an 8 kB write + fdatasync here; the anchors' machine measured 122 µs (pg_test_fsync)."""
+@dataclass(frozen=True, slots=True)
+class FsyncProbe:
+    mean_us: float
+    p999_ms: float
+    max_ms: float
+    stalls: int  # fdatasyncs over 20 ms: each one holds up every commit waiting on the WAL, so the grouped p99 too
+
+
+def probe_fdatasync(directory: str, seconds: float = 3.0) -> FsyncProbe:
+    """8 kB write + fdatasync, back to back; the anchors' machine measured a mean of 122 µs (pg_test_fsync)."""
+    latencies = []
     with tempfile.NamedTemporaryFile(dir=directory) as probe:
-        block, done, started = b"\0" * 8192, 0, time.perf_counter()
+        block, started = b"\0" * 8192, time.perf_counter()
         while time.perf_counter() - started < seconds:
+            began = time.perf_counter()
             os.pwrite(probe.fileno(), block, 0)
             os.fdatasync(probe.fileno())
-            done += 1
-        return (time.perf_counter() - started) / done * 1e6
+            latencies.append(time.perf_counter() - began)
+    latencies.sort()
+    return FsyncProbe(
+        mean_us=statistics.fmean(latencies) * 1e6,
+        p999_ms=latencies[int(0.999 * (len(latencies) - 1))] * 1e3,
+        max_ms=latencies[-1] * 1e3,
+        stalls=sum(latency > 0.020 for latency in latencies),
+    )
 
 
 async def server_settings(pool: asyncpg.Pool) -> str:
@@ -418,9 +440,10 @@ async def http_phase(pool: asyncpg.Pool, url: str, community: Community, args: a
         warmup="2s",
     )
     committed = await ledger_rows(pool) - before
-    trivial = http.trivial
-    print(f"[http trivial] {trivial.rps:,.0f} req/s  p99 {trivial.p99_ms:.1f} ms  errors {trivial.errors}")
-    figures["http_trivial_tps"] = round(trivial.rps)
+    for when, run in (("before", http.trivial), ("after", http.trivial_after)):
+        if run is not None:
+            print(f"[http trivial {when}] {run.rps:,.0f} req/s  p99 {run.p99_ms:.1f} ms  errors {run.errors}")
+    figures["http_trivial_tps"] = round(http.trivial_rps)
     if http.transfer is None:
         print(f"[http transfer] SKIPPED: {http.skipped_because}")
         return figures
@@ -444,9 +467,12 @@ async def measure(url: str, args: argparse.Namespace) -> Figures:
     await database.open()
     try:
         ledger = LedgerService(database.pool)
-        fsync_us = fdatasync_micros(tempfile.gettempdir())
-        print(f"context: {os.cpu_count()} CPUs, {await server_settings(database.pool)}; "
-              f"fdatasync {fsync_us:.0f} µs here (anchors' machine: 122 µs)", flush=True)  # fmt: skip
+        fsync = probe_fdatasync(tempfile.gettempdir())
+        print(f"context: {os.cpu_count()} CPUs, {await server_settings(database.pool)}; fdatasync here: mean "
+              f"{fsync.mean_us:.0f} µs (anchors' machine: 122 µs), p99.9 {fsync.p999_ms:.1f} ms, "
+              f"max {fsync.max_ms:.0f} ms, {fsync.stalls} over 20 ms in 3 s", flush=True)  # fmt: skip
+        figures |= {"fsync_mean_us": round(fsync.mean_us), "fsync_max_ms": round(fsync.max_ms, 1),
+                    "fsync_stalls_3s": fsync.stalls}  # fmt: skip
         started = time.perf_counter()
         community = await open_community(ledger, args.users)
         print(f"[setup] {args.users:,} users funded in {time.perf_counter() - started:.1f} s", flush=True)

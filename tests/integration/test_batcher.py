@@ -253,3 +253,56 @@ async def test_a_failed_write_fails_every_caller_of_that_batch(community: Commun
 
     assert all(isinstance(outcome, ConnectionError) for outcome in outcomes)
     assert calls == 1, "the 20 concurrent submissions should have formed one batch"
+
+
+async def test_while_a_batch_is_written_trickling_transfers_wait_to_form_one_batch(community: Community) -> None:
+    """Requests arriving one at a time (as over HTTP) are not sent on in batches of one while another batch is in
+    the database: they wait until 32 have gathered, or until a writer comes back."""
+    first_batch_may_finish = asyncio.Event()
+    first_batch_is_written = asyncio.Event()
+    sizes: list[int] = []
+
+    async def gated_write(transfers: list[Transfer]) -> list[Result]:
+        sizes.append(len(transfers))
+        if len(sizes) == 1:
+            first_batch_is_written.set()
+            await first_batch_may_finish.wait()
+        return [Result.ok] * len(transfers)
+
+    batcher = TransferBatcher(gated_write, writers=2)
+    await batcher.start()
+    try:
+        first = asyncio.ensure_future(batcher.submit(_transfer(community.issuance, community.users[0], 1)))
+        await first_batch_is_written.wait()
+        trickled = []
+        for _ in range(40):  # one arrival every few event-loop turns: the free writer could take each one alone
+            trickled.append(asyncio.ensure_future(batcher.submit(_transfer(community.issuance, community.users[1], 1))))
+            for _ in range(3):
+                await asyncio.sleep(0)
+        assert sizes[0] == 1
+        assert sizes[1:] == [32], "the free writer waits for 32 while the first batch is written, then takes them"
+        assert sum(task.done() for task in trickled) == 32
+        first_batch_may_finish.set()  # a writer comes back: the 8 left over go at once, without waiting for 32
+        assert await first == Result.ok
+        assert await asyncio.wait_for(asyncio.gather(*trickled), 1) == [Result.ok] * 40
+    finally:
+        first_batch_may_finish.set()
+        await batcher.stop()
+    assert sizes == [1, 32, 8]
+
+
+async def test_a_lone_transfer_is_written_at_once_when_no_batch_is_in_flight(community: Community) -> None:
+    sizes: list[int] = []
+
+    async def write(transfers: list[Transfer]) -> list[Result]:
+        sizes.append(len(transfers))
+        return [Result.ok] * len(transfers)
+
+    batcher = TransferBatcher(write)
+    await batcher.start()
+    try:
+        for user in community.users[:3]:
+            assert await asyncio.wait_for(batcher.submit(_transfer(community.issuance, user, 1)), 1) == Result.ok
+    finally:
+        await batcher.stop()
+    assert sizes == [1, 1, 1]
