@@ -8,11 +8,11 @@ all-or-nothing), so grouping strangers changes throughput, never outcomes.
 
 How: callers enqueue; a free writer yields once (so every producer already running gets in), then takes its share
 of what waits: all of it divided among the writers that are free (but not below 32 transfers), at most
-``max_batch``. One writer collects at a time; while other batches are being written it waits for 32 transfers (or
-for a writer to come back), see :meth:`TransferBatcher._ready`. Three writers measured better than two or four on
-2 cores (bench.ledger's grouped and HTTP phases). The ledger decides a batch before it locks anything and holds the
-account locks only inside its single write statement, so batches written side by side overlap: while one is in the
-database, the callers of the other get their answers and come back. There is no timer: when the queue is quiet a
+``max_batch``. One writer collects at a time; while other batches are being written it waits for 32 transfers, for
+a writer to come back, or 10 ms at most (see :meth:`TransferBatcher._ready`). Three writers measured better than
+two or four on 2 cores (bench.ledger's grouped and HTTP phases). The ledger decides a batch before it locks anything
+and holds the account locks only inside its single write statement, so batches written side by side overlap: while
+one is in the database, the callers of the other get their answers and come back. When the queue is quiet a
 transfer is written at once; under load, batches grow by themselves while the writers are busy.
 
 An acknowledgement means committed: :meth:`TransferBatcher.submit` resolves only after the write of the batch holding
@@ -37,6 +37,10 @@ __all__ = ["TransferBatcher", "WriteBatch"]
 #: the trigger's statements, a commit) that small batches would pay too often.
 _MIN_SHARE = 32
 
+#: The longest a transfer waits for its batch to grow (seconds): a write held up for long (a lock held by another
+#: transaction) must not hold up transfers that other writers are free to write.
+_MAX_GROW_WAIT = 0.010
+
 #: Applies a batch in one transaction, one result per transfer in order (``LedgerService.create_transfers``).
 WriteBatch = Callable[[list[Transfer]], Awaitable[list[Result]]]
 
@@ -47,6 +51,7 @@ class _Waiting:
 
     transfers: Sequence[Transfer]
     answer: asyncio.Future[list[Result]]
+    since: float  # the event loop's clock when it was enqueued
 
 
 class TransferBatcher:
@@ -122,7 +127,8 @@ class TransferBatcher:
     async def _enqueue(self, transfers: Sequence[Transfer]) -> list[Result]:
         if not self._accepting:
             raise RuntimeError("the batcher is not running")
-        waiting = _Waiting(transfers, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(transfers, loop.create_future(), loop.time())
         self._waiting.append(waiting)
         self._queued += len(transfers)
         self._arrived.set()
@@ -135,7 +141,7 @@ class TransferBatcher:
                     if not self._waiting and not self._accepting:
                         return
                     self._arrived.clear()
-                    await self._arrived.wait()
+                    await self._wait_for_arrival()
                 # One turn of the event loop lets callers that are already running enqueue: free grouping, no timer.
                 await asyncio.sleep(0)
                 # Share what waits with the other free writers: one batch's callers then get their answers and come
@@ -159,16 +165,29 @@ class TransferBatcher:
     def _ready(self) -> bool:
         """Whether the collecting writer should take a batch now.
 
-        While another batch is being written, a small batch waits to grow (to ``_MIN_SHARE``): batches of one
-        community meet on its issuance account, so their writes take turns there, and each write has a fixed cost (a
-        commit, the trigger's statements) that many small batches would pay over and over. Requests trickling in over
-        HTTP were otherwise sent on in batches of a few transfers (mean 17 at 64 connections, measured).
+        While another batch is being written, a small batch waits to grow (to ``_MIN_SHARE``, for at most
+        ``_MAX_GROW_WAIT``): batches of one community meet on its issuance account, so their writes take turns there,
+        and each write has a fixed cost (a commit, the trigger's statements) that many small batches would pay over
+        and over. Requests trickling in over HTTP were otherwise sent on in batches of a few transfers (mean 17 at 64
+        connections, measured).
         """
         if not self._waiting:
             return False
-        if not self._accepting or self._free == self._writer_count:
+        if not self._accepting or self._free == self._writer_count or self._queued >= _MIN_SHARE:
             return True
-        return self._queued >= _MIN_SHARE
+        return asyncio.get_running_loop().time() - self._waiting[0].since >= _MAX_GROW_WAIT
+
+    async def _wait_for_arrival(self) -> None:
+        """Sleep until something is enqueued or a writer comes back, and, if a batch is growing, no longer than its
+        oldest transfer may wait."""
+        if not self._waiting:
+            await self._arrived.wait()
+            return
+        timer = asyncio.get_running_loop().call_at(self._waiting[0].since + _MAX_GROW_WAIT, self._arrived.set)
+        try:
+            await self._arrived.wait()
+        finally:
+            timer.cancel()
 
     async def _write_batch(self, batch: list[_Waiting]) -> None:
         transfers = [t for waiting in batch for t in waiting.transfers]
