@@ -85,7 +85,7 @@ def _transfer(debit: uuid.UUID | str, credit: uuid.UUID | str, amount: int = 5, 
             "amount": amount, "code": 1, **extra}  # fmt: skip
 
 
-#: (name, how to make the request from a fresh community: body and headers, and how many times to send it)
+#: Makes one request for a fresh community, acting with the given headers: its body and its headers.
 Scenario = Callable[[_Community, dict[str, str]], tuple[bytes, dict[str, str]]]
 
 

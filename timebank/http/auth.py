@@ -26,13 +26,28 @@ from timebank.access.service import AccessService
 from timebank.errors import Forbidden, TimebankError
 from timebank.http.problems import exception_handlers
 
-__all__ = ["AccessGuard", "access_exception_handlers", "action_of", "provide_principal"]
+__all__ = ["AccessGuard", "access_exception_handlers", "action_of", "principal_of", "provide_principal"]
 
 T = TypeVar("T")
 _log = structlog.get_logger("timebank.http")
 _BEARER = re.compile(r"^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)$", re.IGNORECASE)
 #: Where msgspec names the failing value: "... - at `$.transfers[0].amount`".
 _AT = re.compile(r"`\$\.(.+)`$")
+
+
+def principal_of(access: AccessService, authorization: str | None) -> Principal:
+    """The principal an ``Authorization`` header value carries.
+
+    Raises:
+        Unauthenticated: there is no header.
+        InvalidToken: the header is not ``Bearer <token>``, or the token does not verify.
+    """
+    if authorization is None:
+        raise Unauthenticated("this endpoint needs an access token: Authorization: Bearer <token>")
+    match = _BEARER.match(authorization.strip())
+    if match is None:
+        raise InvalidToken("the Authorization header must be: Bearer <token>", reason="malformed")
+    return access.tokens.verify(match.group(1))
 
 
 def action_of(handler: BaseRouteHandler) -> str | None:
@@ -97,13 +112,7 @@ class AccessGuard:
         self.access = access
 
     def authenticate(self, connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-        header = connection.headers.get("authorization")
-        if header is None:
-            raise Unauthenticated("this endpoint needs an access token: Authorization: Bearer <token>")
-        match = _BEARER.match(header.strip())
-        if match is None:
-            raise InvalidToken("the Authorization header must be: Bearer <token>", reason="malformed")
-        return self.access.tokens.verify(match.group(1))
+        return principal_of(self.access, connection.headers.get("authorization"))
 
     def _connect(self, principal: Principal) -> AbstractAsyncContextManager[asyncpg.Connection]:
         return bound_for(self.access.pool, principal)
