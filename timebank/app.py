@@ -110,8 +110,16 @@ def create_app(settings: Settings, *, database: Database | None = None, transfer
     def provide_keys() -> Keys:
         return keys()
 
+    ledgers: dict[int, LedgerService] = {}
+
     def provide_ledger() -> LedgerService:
-        return LedgerService(provide_database().pool)
+        # One service per pool: it remembers the accounts its writes committed (timebank/ledger/account_cache.py).
+        pool = provide_database().pool
+        ledger = ledgers.get(id(pool))
+        if ledger is None or ledger.pool is not pool:
+            ledgers.clear()
+            ledger = ledgers[id(pool)] = LedgerService(pool)
+        return ledger
 
     async def provide_batcher() -> TransferBatcher:
         # Started on first use, so apps driven without a lifespan (in-process tests) get one too. start() never

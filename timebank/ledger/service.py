@@ -15,6 +15,7 @@ import asyncpg
 import structlog
 
 from timebank.errors import InvalidInput, NotFound
+from timebank.ledger.account_cache import AccountCache
 from timebank.ledger.model import (
     MAX_BATCH,
     Account,
@@ -48,6 +49,8 @@ class LedgerService:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        # What this service's own optimistic writes committed; lets a plain batch skip its read (account_cache.py).
+        self.accounts_seen = AccountCache()
 
     # -- accounts ---------------------------------------------------------------------------------------------
     async def open_accounts(self, accounts: Sequence[NewAccount]) -> list[Account]:
@@ -93,6 +96,7 @@ class LedgerService:
         )
         if row is None:
             raise NotFound("no such account", account_id=str(account_id))
+        self.accounts_seen.forget((account_id,))
         return account_from_row(row)
 
     # -- transfers --------------------------------------------------------------------------------------------
@@ -109,21 +113,28 @@ class LedgerService:
             connection = await self.pool.acquire()
             try:
                 if optimistic:
-                    return await write_batch(connection, transfers, lock=False)
+                    return await write_batch(connection, transfers, lock=False, cache=self.accounts_seen)
                 async with connection.transaction():
                     return await write_batch(connection, transfers, lock=True)
             except _TRANSIENT as exc:
                 if attempt == _RETRIES:
                     raise
+                self._overtaken(transfers, optimistic)
                 _log.info("ledger_batch_retried", attempt=attempt, reason=type(exc).__name__)
             except _OVERTAKEN as exc:
                 # An account closed, or pushed to its bigint limit, since the unlocked read: decide under locks.
                 if not optimistic:
                     raise
+                self._overtaken(transfers, optimistic)
                 _log.info("ledger_batch_retried", attempt=attempt, reason=type(exc).__name__)
             finally:
                 self._release(connection)
         raise AssertionError("unreachable")
+
+    def _overtaken(self, transfers: Sequence[Transfer], optimistic: bool) -> None:
+        """An optimistic batch was refused: what it was decided on may be far off, so the next batch reads afresh."""
+        if optimistic:
+            self.accounts_seen.forget(a for t in transfers for a in (t.debit_account_id, t.credit_account_id))
 
     def _release(self, connection: asyncpg.Connection) -> None:
         """Give the connection back to the pool in the background.

@@ -1,8 +1,10 @@
 """Hand-written SQL for the ledger's write path: lock, read a snapshot, decide, append. One transaction per batch.
 
 Locks are always taken in one global order (accounts by id, then, in the trigger, community chain heads by id), so
-concurrent batches queue but never deadlock. A batch costs four round trips: BEGIN, ``ledger_read_batch`` (lock and
-read), COPY (the trigger applies, checks and seals), COMMIT.
+concurrent batches queue but never deadlock. An optimistic batch costs two round trips: ``ledger_read_batch`` (an
+unlocked read; none when the accounts are remembered, see account_cache.py) and ``ledger_write_batch`` (locks, checks
+what the decisions rested on, inserts; the trigger applies and seals), each its own statement. A batch written inside
+the caller's transaction reads under locks instead.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from timebank.ledger.account_cache import AccountCache
 from timebank.ledger.engine import Decision, Snapshot, StoredTransfer, decide
 from timebank.ledger.model import Account, AccountFlags, Asset, NewAccount, Result, Transfer, TransferFlags
 
@@ -130,7 +133,11 @@ async def _snapshot(connection: asyncpg.Connection, transfers: Sequence[Transfer
 
 
 async def write_batch(
-    connection: asyncpg.Connection, transfers: Sequence[Transfer], *, lock: bool = True
+    connection: asyncpg.Connection,
+    transfers: Sequence[Transfer],
+    *,
+    lock: bool = True,
+    cache: AccountCache | None = None,
 ) -> list[Result]:
     """Decide one batch and append it; returns one result per transfer, in order.
 
@@ -139,23 +146,40 @@ async def write_batch(
     any transaction: the batch is decided on what last committed, and the write (one statement, its own
     transaction) locks the accounts and raises :class:`asyncpg.SerializationError` when one moved in a way that
     could change an answer; then decide again, with ``lock``, which cannot be overtaken.
+
+    A ``cache`` (only without ``lock``) decides a batch of plain transfers on the accounts it remembers, skipping the
+    read, and learns what each write committed (see :mod:`timebank.ledger.account_cache`).
     """
-    snapshot = await _snapshot(connection, transfers, lock=lock)
+    if cache is not None and lock:
+        raise ValueError("a cache only serves batches written in their own transaction (lock=False)")
+    snapshot = cache.snapshot(transfers) if cache is not None else None
+    if snapshot is None:
+        snapshot = await _snapshot(connection, transfers, lock=lock)
     read = {
         account_id: (a.version, a.debits_posted, a.credits_posted, a.debits_pending, a.credits_pending)
         for account_id, a in snapshot.accounts.items()
     }
     decision: Decision = decide(list(transfers), snapshot)
     if decision.planned or decision.failures:
-        await connection.execute(_WRITE_BATCH, snapshot.now, *_write_arguments(decision, read))
+        slots = _slots(decision, read)
+        locked = await connection.fetchval(
+            _WRITE_BATCH, snapshot.now, *_write_arguments(decision, read, slots)
+        )
+        if cache is not None and locked:
+            # Committed: each account now holds what the write found under its lock plus what the batch moved.
+            for account_id, found in zip(slots, locked, strict=True):
+                before, after = read[account_id], snapshot.accounts[account_id]
+                decided = (
+                    after.version, after.debits_posted, after.credits_posted, after.debits_pending,
+                    after.credits_pending,
+                )  # fmt: skip
+                version, dp, cp, dq, cq = (f + d - b for f, d, b in zip(found, decided, before, strict=True))
+                cache.committed(after, (version, dp, cp, dq, cq))
     return decision.results
 
 
-def _write_arguments(decision: Decision, read: dict[uuid.UUID, tuple[int, int, int, int, int]]) -> list[object]:
-    """The arguments of ``ledger_write_batch`` after ``read_at``: accounts as read, rows, their slots, failures.
-
-    Rows and accounts go as arrays of composites (tuples): asyncpg then checks one element per row, not per field.
-    """
+def _slots(decision: Decision, read: dict[uuid.UUID, tuple[int, int, int, int, int]]) -> dict[uuid.UUID, int]:
+    """The accounts the write locks and checks, numbered from 1: those the rows move, then those a refusal rested on."""
     slots: dict[uuid.UUID, int] = {}
     for row in decision.planned:
         slots.setdefault(row.debit_account_id, len(slots) + 1)
@@ -163,6 +187,16 @@ def _write_arguments(decision: Decision, read: dict[uuid.UUID, tuple[int, int, i
     for account_id in decision.exact:
         if account_id in read:
             slots.setdefault(account_id, len(slots) + 1)
+    return slots
+
+
+def _write_arguments(
+    decision: Decision, read: dict[uuid.UUID, tuple[int, int, int, int, int]], slots: dict[uuid.UUID, int]
+) -> list[object]:
+    """The arguments of ``ledger_write_batch`` after ``read_at``: accounts as read, rows, their slots, failures.
+
+    Rows and accounts go as arrays of composites (tuples): asyncpg then checks one element per row, not per field.
+    """
     exact, floor_room, cap_room = decision.exact, decision.floor_room, decision.cap_room
     accounts = [
         (a, *read[a], a in exact, floor_room.get(a), cap_room.get(a))
