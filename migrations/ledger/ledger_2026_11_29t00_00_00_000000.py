@@ -24,7 +24,9 @@ _SIGNATURE = (
     "smallint[], bigint[])"
 )
 
-FORWARDS = f"DROP FUNCTION {_SIGNATURE};\n" + r"""
+FORWARDS = (
+    f"DROP FUNCTION {_SIGNATURE};\n"
+    + r"""
 CREATE FUNCTION ledger_write_batch(
     read_at timestamptz, accounts ledger_read_account[], rows ledger_planned[], debit_slots integer[],
     credit_slots integer[], failed_ids uuid[], failed_results smallint[], failed_hashes bigint[]
@@ -102,6 +104,7 @@ BEGIN
 END
 $$;
 """
+)
 
 
 def _first_version() -> str:

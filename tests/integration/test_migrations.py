@@ -57,3 +57,21 @@ def test_migration_ids_are_unique_across_apps() -> None:
     """Piccolo records and forgets a migration by its id alone, so two apps sharing one would shadow each other."""
     ids = [migration_id for _, migration_id in _known_migrations()]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+async def test_ledger_write_batch_rolls_back_to_its_first_version_and_forward_again(empty_database_url: str) -> None:
+    """The second ledger migration replaces ledger_write_batch; rolling it back restores the first migration's."""
+    database = Database(empty_database_url)
+    await database.migrate_forwards()
+    # By name at every call: a prepared statement would keep the dropped function's oid.
+    returns = "SELECT pg_get_function_result(oid) FROM pg_proc WHERE proname = 'ledger_write_batch'"
+    connection = await asyncpg.connect(empty_database_url)
+    try:
+        assert await connection.fetchval(returns) == "bigint[]"
+        await database.migrate_backwards("ledger", "2026-11-29T00:00:00:000000")
+        assert await connection.fetchval(returns) == "void"
+        assert "ledger:2026-11-29T00:00:00:000000" in (await database.migration_state()).pending
+        await database.migrate_forwards()
+        assert await connection.fetchval(returns) == "bigint[]"
+    finally:
+        await connection.close()

@@ -162,9 +162,7 @@ async def write_batch(
     decision: Decision = decide(list(transfers), snapshot)
     if decision.planned or decision.failures:
         slots = _slots(decision, read)
-        locked = await connection.fetchval(
-            _WRITE_BATCH, snapshot.now, *_write_arguments(decision, read, slots)
-        )
+        locked = await connection.fetchval(_WRITE_BATCH, snapshot.now, *_write_arguments(decision, read, slots))
         if cache is not None and locked:
             # Committed: each account now holds what the write found under its lock plus what the batch moved.
             for account_id, found in zip(slots, locked, strict=True):

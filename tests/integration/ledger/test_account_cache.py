@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -45,9 +44,9 @@ class Spy:
 
 
 @pytest.fixture(name="fresh")
-def fx_fresh(ledger: LedgerService) -> Iterator[LedgerService]:
-    """A service of its own (the session's ledger fixture is shared), and a second one playing another process."""
-    yield LedgerService(ledger.pool)
+def fx_fresh(ledger: LedgerService) -> LedgerService:
+    """A service with a memory of its own (the session's ledger fixture is shared by every test)."""
+    return LedgerService(ledger.pool)
 
 
 @pytest.fixture(name="spy")
