@@ -16,6 +16,9 @@ measures in one run:
 - http / http_trivial: ``timebank serve`` as a subprocess loaded by wrk (bench/_ledger_http.py); the trivial
   endpoint is measured before and after the transfer run, and http_trivial_tps is the mean of the two.
 
+Before the grouped, single and HTTP phases the ledger's tables are vacuumed and analysed and the server checkpoints
+(``settle``), so no phase pays for the WAL and dead rows of the one before.
+
 Every figure is printed with its anchor (shared reference ``ledger_anchors.md`` §2.3, §4.8) and, where the project
 set one, whether its target is met. The last line is one JSON object with every figure. The database is dropped at
 the end, also after a failure.
@@ -394,6 +397,26 @@ async def storage_phase(pool: asyncpg.Pool) -> Figures:
     return {"bytes_per_transfer": round(per_transfer, 1)}
 
 
+async def settle(url: str, before: str) -> None:
+    """Vacuum and analyse the ledger's tables, then checkpoint, as pgbench does before a run.
+
+    Why: the batch phases append half a million transfers in 20 s. Left alone, the autovacuum, re-planning and WAL
+    checkpoint they trigger land in whichever phase runs next (a checkpoint started by WAL volume was seen spanning
+    the whole HTTP phase, its full-page writes slowing every commit), so that phase would pay for another's writes.
+    """
+    started = time.perf_counter()
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute("VACUUM (ANALYZE) ledger_transfer, ledger_account, ledger_seal, ledger_chain_head")
+        await connection.execute("CHECKPOINT")
+    except asyncpg.InsufficientPrivilegeError as refused:
+        print(f"[settle before {before}] skipped: {refused}")
+        return
+    finally:
+        await connection.close()
+    print(f"[settle before {before}] vacuum, analyse and checkpoint in {time.perf_counter() - started:.1f} s")
+
+
 async def grouped_phase(ledger: LedgerService, maker: TransferMaker, args: argparse.Namespace) -> Figures:
     rows = await ledger_rows(ledger.pool)
     measured = await run_grouped(ledger, maker, duration=args.duration, warmup=1.0)
@@ -479,8 +502,11 @@ async def measure(url: str, args: argparse.Namespace) -> Figures:
         maker = TransferMaker(community, random.Random())
         figures |= await batch_phases(ledger, maker, args)
         figures |= await storage_phase(database.pool)  # right after the batch phases, as the targets define it
+        await settle(url, "grouped")
         figures |= await grouped_phase(ledger, maker, args)
+        await settle(url, "single")
         figures |= await single_phases(ledger, maker, args)
+        await settle(url, "http")
         figures |= await http_phase(database.pool, url, community, args)
     finally:
         await database.close()
