@@ -16,8 +16,8 @@ measures in one run:
 - http / http_trivial: ``timebank serve`` as a subprocess loaded by wrk (bench/_ledger_http.py); the trivial
   endpoint is measured before and after the transfer run, and http_trivial_tps is the mean of the two.
 
-Before the grouped, single and HTTP phases the ledger's tables are vacuumed and analysed and the server checkpoints
-(``settle``), so no phase pays for the WAL and dead rows of the one before.
+Before the grouped, single and HTTP phases the ledger's tables are vacuumed and analysed (``settle``), so no phase
+pays for the autovacuum of the one before.
 
 Every figure is printed with its anchor (shared reference ``ledger_anchors.md`` §2.3, §4.8) and, where the project
 set one, whether its target is met. The last line is one JSON object with every figure. The database is dropped at
@@ -398,23 +398,22 @@ async def storage_phase(pool: asyncpg.Pool) -> Figures:
 
 
 async def settle(url: str, before: str) -> None:
-    """Vacuum and analyse the ledger's tables, then checkpoint, as pgbench does before a run.
+    """Vacuum and analyse the ledger's tables, as pgbench vacuums before a run.
 
-    Why: the batch phases append half a million transfers in 20 s. Left alone, the autovacuum, re-planning and WAL
-    checkpoint they trigger land in whichever phase runs next (a checkpoint started by WAL volume was seen spanning
-    the whole HTTP phase, its full-page writes slowing every commit), so that phase would pay for another's writes.
+    Why: the batch phases append half a million transfers in 20 s; left alone, the autovacuum and re-planning they
+    trigger land in whichever phase runs next. No CHECKPOINT here: one forced right before a phase makes that phase
+    write a full-page image of every page it touches first (with random uuid keys, many index leaves).
     """
     started = time.perf_counter()
     connection = await asyncpg.connect(url)
     try:
         await connection.execute("VACUUM (ANALYZE) ledger_transfer, ledger_account, ledger_seal, ledger_chain_head")
-        await connection.execute("CHECKPOINT")
     except asyncpg.InsufficientPrivilegeError as refused:
         print(f"[settle before {before}] skipped: {refused}")
         return
     finally:
         await connection.close()
-    print(f"[settle before {before}] vacuum, analyse and checkpoint in {time.perf_counter() - started:.1f} s")
+    print(f"[settle before {before}] vacuum and analyse in {time.perf_counter() - started:.1f} s")
 
 
 async def grouped_phase(ledger: LedgerService, maker: TransferMaker, args: argparse.Namespace) -> Figures:
