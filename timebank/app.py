@@ -110,15 +110,14 @@ def create_app(settings: Settings, *, database: Database | None = None, transfer
     def provide_keys() -> Keys:
         return keys()
 
-    ledgers: dict[int, LedgerService] = {}
+    ledger: LedgerService | None = None
 
     def provide_ledger() -> LedgerService:
         # One service per pool: it remembers the accounts its writes committed (timebank/ledger/account_cache.py).
+        nonlocal ledger
         pool = provide_database().pool
-        ledger = ledgers.get(id(pool))
         if ledger is None or ledger.pool is not pool:
-            ledgers.clear()
-            ledger = ledgers[id(pool)] = LedgerService(pool)
+            ledger = LedgerService(pool)
         return ledger
 
     async def provide_batcher() -> TransferBatcher:

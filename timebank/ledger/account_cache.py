@@ -26,8 +26,9 @@ __all__ = ["AccountCache"]
 
 #: Posts, voids and reversals are decided on the transfers they name, which only a read returns.
 _NEEDS_READ = int(TransferFlags.post_pending | TransferFlags.void_pending)
-#: Per-account fields the cache keeps moving; everything else of an account is fixed when it opens.
-Counters = tuple[int, int, int, int, int]  # version, debits posted, credits posted, debits pending, credits pending
+#: An account's moving state: version, debits posted, credits posted, debits pending, credits pending. Everything
+#: else of an account is fixed when it opens.
+Counters = Sequence[int]
 
 
 class AccountCache:
@@ -61,22 +62,25 @@ class AccountCache:
             now=datetime.now(UTC), accounts=accounts, transfers={}, resolved={}, reversed=set(), failures={}
         )
 
-    def committed(self, account: Account, counters: Counters) -> None:
-        """Remember ``account`` with the counters it has after a commit, unless a later version is known."""
-        known = self._accounts.get(account.id)
-        if known is not None and known.version >= counters[0]:
+    def committed(self, decided: Account, *, read: Counters, found: Counters) -> None:
+        """Remember an account after a write committed: what the write ``found`` under its lock, moved on by what
+        the batch moved (``decided``, the account after the batch's decisions, less the state it was ``read`` in).
+        Nothing changes when a later version is known already."""
+        moved = (
+            decided.version, decided.debits_posted, decided.credits_posted, decided.debits_pending,
+            decided.credits_pending,
+        )  # fmt: skip
+        version, dp, cp, dq, cq = (f + m - r for f, m, r in zip(found, moved, read, strict=True))
+        known = self._accounts.get(decided.id)
+        if known is not None and known.version >= version:
             return
         if known is None and len(self._accounts) >= self._max_accounts:
             self._accounts.clear()
-        remembered = _copy(account)
-        (
-            remembered.version,
-            remembered.debits_posted,
-            remembered.credits_posted,
-            remembered.debits_pending,
-            remembered.credits_pending,
-        ) = counters
-        self._accounts[account.id] = remembered
+        remembered = _copy(decided)
+        remembered.version = version
+        remembered.debits_posted, remembered.credits_posted = dp, cp
+        remembered.debits_pending, remembered.credits_pending = dq, cq
+        self._accounts[decided.id] = remembered
 
     def forget(self, account_ids: Iterable[uuid.UUID]) -> None:
         for account_id in account_ids:

@@ -119,22 +119,22 @@ class LedgerService:
             except _TRANSIENT as exc:
                 if attempt == _RETRIES:
                     raise
-                self._overtaken(transfers, optimistic)
+                if optimistic:
+                    self._forget_accounts(transfers)
                 _log.info("ledger_batch_retried", attempt=attempt, reason=type(exc).__name__)
             except _OVERTAKEN as exc:
                 # An account closed, or pushed to its bigint limit, since the unlocked read: decide under locks.
                 if not optimistic:
                     raise
-                self._overtaken(transfers, optimistic)
+                self._forget_accounts(transfers)
                 _log.info("ledger_batch_retried", attempt=attempt, reason=type(exc).__name__)
             finally:
                 self._release(connection)
         raise AssertionError("unreachable")
 
-    def _overtaken(self, transfers: Sequence[Transfer], optimistic: bool) -> None:
+    def _forget_accounts(self, transfers: Sequence[Transfer]) -> None:
         """An optimistic batch was refused: what it was decided on may be far off, so the next batch reads afresh."""
-        if optimistic:
-            self.accounts_seen.forget(a for t in transfers for a in (t.debit_account_id, t.credit_account_id))
+        self.accounts_seen.forget(a for t in transfers for a in (t.debit_account_id, t.credit_account_id))
 
     def _release(self, connection: asyncpg.Connection) -> None:
         """Give the connection back to the pool in the background.

@@ -164,15 +164,8 @@ async def write_batch(
         slots = _slots(decision, read)
         locked = await connection.fetchval(_WRITE_BATCH, snapshot.now, *_write_arguments(decision, read, slots))
         if cache is not None and locked:
-            # Committed: each account now holds what the write found under its lock plus what the batch moved.
             for account_id, found in zip(slots, locked, strict=True):
-                before, after = read[account_id], snapshot.accounts[account_id]
-                decided = (
-                    after.version, after.debits_posted, after.credits_posted, after.debits_pending,
-                    after.credits_pending,
-                )  # fmt: skip
-                version, dp, cp, dq, cq = (f + d - b for f, d, b in zip(found, decided, before, strict=True))
-                cache.committed(after, (version, dp, cp, dq, cq))
+                cache.committed(snapshot.accounts[account_id], read=read[account_id], found=found)
     return decision.results
 
 

@@ -179,14 +179,14 @@ async def test_a_full_cache_starts_over_and_reads_again(ledger: LedgerService) -
     accounts = [person_account(community) for _ in range(3)]
     opened = await ledger.open_accounts(accounts)
     for account in opened[:2]:
-        cache.committed(account, (1, 0, 5, 0, 0))
+        cache.committed(account, read=(0, 0, 0, 0, 0), found=(1, 0, 5, 0, 0))
     assert len(cache) == 2
-    cache.committed(opened[2], (1, 0, 5, 0, 0))
+    cache.committed(opened[2], read=(0, 0, 0, 0, 0), found=(1, 0, 5, 0, 0))
     assert len(cache) == 1
     assert cache.snapshot([transfer(accounts[0], accounts[2], 1)]) is None
     snapshot = cache.snapshot([transfer(accounts[2], accounts[2], 1)])
     assert snapshot is not None
     assert snapshot.accounts[accounts[2].id].credits_posted == 5
     # An older state never replaces a newer one.
-    cache.committed(opened[2], (0, 0, 0, 0, 0))
+    cache.committed(opened[2], read=(0, 0, 0, 0, 0), found=(0, 0, 0, 0, 0))
     assert cache.snapshot([transfer(accounts[2], accounts[2], 1)]).accounts[accounts[2].id].version == 1  # type: ignore[union-attr]
