@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import random
@@ -48,6 +47,7 @@ from bench._ledger_http import HttpFigures, run_http_phase
 from timebank.db import Database
 from timebank.ledger import AccountFlags, Asset, Code, LedgerService, NewAccount, Result, Transfer
 from timebank.ledger.batcher import TransferBatcher
+from timebank.process import settle_heap
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 USERS = 10_000
@@ -212,10 +212,9 @@ async def run_grouped(ledger: LedgerService, maker: TransferMaker, *, duration: 
         batch_sizes.append(len(transfers))
         return await ledger.create_transfers(transfers)
 
-    # This process plays the service: it freezes what start-up built, as timebank/app.py does, so that full garbage
-    # collections under load scan only what the load allocates; and it groups with the service's batcher settings.
-    gc.collect()
-    gc.freeze()
+    # This process plays the service: it settles its heap as timebank/app.py does at start-up, and it groups with the
+    # service's batcher settings.
+    settle_heap()
     batcher = TransferBatcher(write)
     await batcher.start()
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -30,6 +29,7 @@ from timebank.keys import Keys, load_keys
 from timebank.ledger import LedgerService
 from timebank.ledger.batcher import TransferBatcher
 from timebank.logging import configure_logging
+from timebank.process import settle_heap
 from timebank.settings import Settings
 
 __all__ = ["create_app", "create_app_from_env"]
@@ -87,11 +87,7 @@ def create_app(settings: Settings, *, database: Database | None = None, transfer
                 structlog.get_logger("timebank.access").warning(
                     "wechat_provider_dev", note="development login: phone codes are returned to callers"
                 )
-            # Everything built so far (the app, its routes and schema, the imported modules) lives as long as the
-            # process. Frozen, the collector stops re-scanning it, so a full collection under load no longer pauses
-            # requests for tens of milliseconds (measured by bench.ledger's grouped and HTTP phases).
-            gc.collect()
-            gc.freeze()
+            settle_heap()
             yield
             if (batcher := app.state.get("batcher")) is not None:
                 await batcher.stop()
