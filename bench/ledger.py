@@ -8,16 +8,13 @@ measures in one run:
 
 - batch / batch_hot: batches through ``LedgerService.create_transfers`` on 2 concurrent writers, uniform random
   user pairs / every transfer debiting the issuance account;
-- bytes_per_transfer: ledger_transfer (with indexes), ledger_seal, ledger_chain_head and the seal queue per stored
-  transfer, taken right after the batch phases (and a seal of everything they queued);
+- bytes_per_transfer: ledger_transfer (with indexes), ledger_seal and ledger_chain_head per stored transfer, taken
+  right after the batch phases;
 - grouped: 200 concurrent callers submitting single transfers through ``TransferBatcher`` (half of them earning
   from the issuance account), latency from submit to acknowledgement (= commit);
 - raw_single / raw_hot: the baseline without batching, one transfer per transaction on 16 connections;
 - http / http_trivial: ``timebank serve`` as a subprocess loaded by wrk (bench/_ledger_http.py); the trivial
   endpoint is measured before and after the transfer run, and http_trivial_tps is the mean of the two.
-
-Through the batch, grouped and single phases a ``ChainSealer`` seals the hash chain every second, as the service
-does, so the figures include the chain's cost; in the HTTP phase the server runs its own.
 
 Before the grouped, single and HTTP phases the ledger's tables are vacuumed and analysed (``settle``), so no phase
 pays for the autovacuum of the one before.
@@ -50,7 +47,6 @@ from bench._ledger_http import HttpFigures, run_http_phase
 from timebank.db import Database
 from timebank.ledger import AccountFlags, Asset, Code, LedgerService, NewAccount, Result, Transfer
 from timebank.ledger.batcher import TransferBatcher
-from timebank.ledger.sealer import ChainSealer
 from timebank.process import settle_heap
 
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -252,14 +248,11 @@ async def ledger_bytes(pool: asyncpg.Pool) -> tuple[float, dict[str, int]]:
                pg_total_relation_size('ledger_transfer') - pg_relation_size('ledger_transfer')
                    - pg_indexes_size('ledger_transfer') AS transfer_toast_and_maps,
                pg_total_relation_size('ledger_seal') AS seal,
-               pg_total_relation_size('ledger_chain_head') AS chain_head,
-               pg_total_relation_size('ledger_unsealed') AS seal_queue
+               pg_total_relation_size('ledger_chain_head') AS chain_head
         """
     )
-    parts = {
-        key: int(row[key])
-        for key in ("transfer_heap", "transfer_indexes", "transfer_toast_and_maps", "seal", "chain_head", "seal_queue")
-    }
+    parts = {key: int(row[key]) for key in ("transfer_heap", "transfer_indexes", "transfer_toast_and_maps", "seal")}
+    parts["chain_head"] = int(row["chain_head"])
     parts["transfers"] = int(row["transfers"])
     total = sum(value for key, value in parts.items() if key != "transfers")
     return total / max(1, parts["transfers"]), parts
@@ -505,19 +498,12 @@ async def measure(url: str, args: argparse.Namespace) -> Figures:
         community = await open_community(ledger, args.users)
         print(f"[setup] {args.users:,} users funded in {time.perf_counter() - started:.1f} s", flush=True)
         maker = TransferMaker(community, random.Random())
-        # This process plays the service here too: it seals the hash chain every second while it writes.
-        sealer = ChainSealer(ledger.seal_pending)
-        await sealer.start()
-        try:
-            figures |= await batch_phases(ledger, maker, args)
-            await ledger.seal_pending()  # storage counts the blocks of every transfer
-            figures |= await storage_phase(database.pool)  # right after the batch phases, as the targets define it
-            await settle(url, "grouped")
-            figures |= await grouped_phase(ledger, maker, args)
-            await settle(url, "single")
-            figures |= await single_phases(ledger, maker, args)
-        finally:
-            await sealer.stop()  # the HTTP phase's server seals its own
+        figures |= await batch_phases(ledger, maker, args)
+        figures |= await storage_phase(database.pool)  # right after the batch phases, as the targets define it
+        await settle(url, "grouped")
+        figures |= await grouped_phase(ledger, maker, args)
+        await settle(url, "single")
+        figures |= await single_phases(ledger, maker, args)
         await settle(url, "http")
         figures |= await http_phase(database.pool, url, community, args)
     finally:

@@ -28,7 +28,6 @@ from timebank.http.transfer_lane import TransferLane
 from timebank.keys import Keys, load_keys
 from timebank.ledger import LedgerService
 from timebank.ledger.batcher import TransferBatcher
-from timebank.ledger.sealer import ChainSealer
 from timebank.logging import configure_logging
 from timebank.process import settle_heap
 from timebank.settings import Settings
@@ -88,10 +87,6 @@ def create_app(settings: Settings, *, database: Database | None = None, transfer
                 structlog.get_logger("timebank.access").warning(
                     "wechat_provider_dev", note="development login: phone codes are returned to callers"
                 )
-            # The hash chain is sealed off the write path (timebank/ledger/sealer.py); stopping seals what is left.
-            sealer = ChainSealer(provide_ledger().seal_pending)
-            await sealer.start()
-            stack.push_async_callback(sealer.stop)
             settle_heap()
             yield
             if (batcher := app.state.get("batcher")) is not None:

@@ -36,8 +36,7 @@ async def fx_scratch(server_url: str) -> AsyncIterator[tuple[str, LedgerService,
         await admin.close()
 
 
-async def _workload(ledger: LedgerService, community: uuid.UUID, *, seal: bool = True) -> list[Transfer]:
-    """Three batches; with ``seal``, each is sealed as it lands, so block n holds batch n."""
+async def _workload(ledger: LedgerService, community: uuid.UUID) -> list[Transfer]:
     issuance, alice, bob = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     await ledger.open_accounts(
         [
@@ -61,10 +60,9 @@ async def _workload(ledger: LedgerService, community: uuid.UUID, *, seal: bool =
         flags=TransferFlags.post_pending, pending_id=hold.id,
     )  # fmt: skip
     gift = Transfer(id=uuid.uuid4(), debit_account_id=alice, credit_account_id=bob, amount=50, code=Code.gift)
-    for batch in ([earn, hold], [post], [gift]):
-        assert await ledger.create_transfers(batch) == [Result.ok] * len(batch)
-        if seal:
-            assert await ledger.seal_pending() == 1
+    assert await ledger.create_transfers([earn, hold]) == [Result.ok, Result.ok]
+    assert await ledger.create_transfers([post]) == [Result.ok]
+    assert await ledger.create_transfers([gift]) == [Result.ok]
     return [earn, hold, post, gift]
 
 
@@ -89,45 +87,6 @@ async def test_sound_ledger_verifies(scratch: tuple[str, LedgerService, uuid.UUI
     completed = _cli_verify(url, community)
     assert completed.returncode == 0, completed.stderr
     assert "4 transfers" in completed.stdout
-
-
-async def test_transfers_await_their_seal_then_land_in_one_block(scratch: tuple[str, LedgerService, uuid.UUID]) -> None:
-    url, ledger, community = scratch
-    await _workload(ledger, community, seal=False)
-    connection = await asyncpg.connect(url)
-    try:
-        report = await verify_ledger(connection, community)
-        assert report.ok, report.violations
-        assert (report.transfers, report.blocks, report.awaiting_seal) == (4, 0, 4)
-        assert await ledger.seal_pending() == 1  # everything queued, as one block
-        assert await ledger.seal_pending() == 0
-        report = await verify_ledger(connection, community)
-        assert report.ok, report.violations
-        assert (report.transfers, report.blocks, report.awaiting_seal) == (4, 1, 0)
-        assert await connection.fetchval("SELECT count(*) FROM ledger_unsealed") == 0
-    finally:
-        await connection.close()
-    completed = _cli_verify(url, community)
-    assert completed.returncode == 0, completed.stderr
-    assert "1 chain blocks (0 transfers awaiting their seal): ok" in completed.stdout
-
-
-async def test_transfer_removed_before_its_seal_is_found(scratch: tuple[str, LedgerService, uuid.UUID]) -> None:
-    url, ledger, community = scratch
-    transfers = await _workload(ledger, community, seal=False)
-    owner = await asyncpg.connect(url)
-    try:
-        await owner.execute("ALTER TABLE ledger_transfer DISABLE TRIGGER ledger_transfer_append_only")
-        await owner.execute("DELETE FROM ledger_transfer WHERE id = $1", transfers[3].id)
-        await owner.execute("ALTER TABLE ledger_transfer ENABLE TRIGGER ledger_transfer_append_only")
-        assert await ledger.seal_pending() == 1
-        report = await verify_ledger(owner, community)
-    finally:
-        await owner.close()
-    # The queue remembered four transfers; the block sealed from it holds three.
-    assert any(
-        "block 1" in violation and "holds 3 transfers, sealed with 4" in violation for violation in report.violations
-    )
 
 
 async def test_altered_transfer_is_named(scratch: tuple[str, LedgerService, uuid.UUID]) -> None:

@@ -10,8 +10,6 @@ import pytest
 
 from tests.conftest import _with_database
 from timebank.db import APP_ROLE, Database, _known_migrations
-from timebank.ledger import Asset, LedgerService, NewAccount, Result, Transfer
-from timebank.ledger.verify import verify_ledger
 
 
 @pytest.fixture(name="empty_database_url")
@@ -77,47 +75,3 @@ async def test_ledger_write_batch_rolls_back_to_its_first_version_and_forward_ag
         assert await connection.fetchval(returns) == "bigint[]"
     finally:
         await connection.close()
-
-
-async def test_sealing_off_the_write_path_rolls_back_to_sealing_in_the_trigger(empty_database_url: str) -> None:
-    """Rolling back the third ledger migration seals what is queued first, then the trigger seals as it did."""
-    database = Database(empty_database_url)
-    await database.migrate_forwards()
-    await database.open()
-    try:
-        ledger = LedgerService(database.pool)
-        community = uuid.uuid4()
-        issuer = NewAccount(id=uuid.uuid4(), community_id=community, asset=Asset.points, system_role="issuance")
-        member = NewAccount(
-            id=uuid.uuid4(), community_id=community, asset=Asset.points, owner_kind="person", owner_id=uuid.uuid4()
-        )
-        await ledger.open_accounts([issuer, member])
-
-        async def earn() -> None:
-            earning = Transfer(
-                id=uuid.uuid4(), debit_account_id=issuer.id, credit_account_id=member.id, amount=1, code=1
-            )
-            assert await LedgerService(database.pool).create_transfers([earning]) == [Result.ok]
-
-        async def blocks() -> int:
-            return int(
-                await database.pool.fetchval("SELECT count(*) FROM ledger_seal WHERE community_id = $1", community)
-            )
-
-        await earn()
-        assert await blocks() == 0  # queued, not sealed
-        await database.migrate_backwards("ledger", "2026-11-30T00:00:00:000000")
-        assert await blocks() == 1  # the rollback sealed the queue
-        assert await database.pool.fetchval("SELECT to_regclass('ledger_unsealed') IS NULL")
-        await earn()
-        assert await blocks() == 2  # the first migration's trigger seals as the rows land
-        await database.migrate_forwards()
-        await earn()
-        assert await blocks() == 2
-        assert await ledger.seal_pending() == 1
-        async with database.pool.acquire() as connection:
-            report = await verify_ledger(connection, community)
-        assert report.ok, report.violations
-        assert (report.transfers, report.blocks, report.awaiting_seal) == (3, 3, 0)
-    finally:
-        await database.close()

@@ -200,11 +200,6 @@ class LedgerService:
         results = await self.create_transfers(voids)
         return sum(result is Result.ok for result in results)
 
-    async def seal_pending(self) -> int:
-        """Link every queued transfer into its community's hash chain; returns the number of blocks sealed."""
-        sealed: int = await self.pool.fetchval("SELECT ledger_seal_pending()")
-        return sealed
-
     # -- history ----------------------------------------------------------------------------------------------
     async def statement(
         self,

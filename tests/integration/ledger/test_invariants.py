@@ -93,7 +93,6 @@ async def test_app_role_cannot_rewrite_history_or_counters(ledger: LedgerService
 async def test_even_the_owner_cannot_rewrite_history(ledger: LedgerService, database_url: str, statement: str) -> None:
     _, member = await open_funded(ledger, 10)
     [entry] = await ledger.statement(member.id)
-    await ledger.seal_pending()  # so the community has a block to rewrite
     owner = await asyncpg.connect(database_url)  # the superuser that owns the tables
     try:
         assert await owner.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
