@@ -9,7 +9,7 @@ __all__ = ["settle_heap"]
 #: Net allocations between young-generation collections (CPython's default is 700). A batch of a few hundred
 #: transfers allocates thousands of short-lived objects that reference counting frees on its own; at 700 the
 #: collector ran about 20 times a second under load, a middle-generation pass pausing every request for 4-6 ms
-#: (bench.ledger's grouped phase). At this value it did not run at all in that phase.
+#: (bench.ledger's grouped phase). At 10,000 it did not run at all in that phase; this value leaves room above that.
 _YOUNG_THRESHOLD = 20_000
 
 
